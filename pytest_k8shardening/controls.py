@@ -1,0 +1,201 @@
+"""Controls: the metadata that turns a test into a compliance control.
+
+A built-in or organization test becomes a control with :func:`control`::
+
+    @control("nsa.pod.privileged", title="Containers are not privileged",
+             severity="critical", category="pod_security", frameworks=["nsa"],
+             remediation="Remove securityContext.privileged or set it to false.",
+             references={"kubescape": ["C-0057"], "pss": "baseline"})
+    def test_not_privileged(k8s_container):
+        \"\"\"Rationale: why the control exists.\"\"\"
+        assert_compliant(checks.pod.privileged(k8s_container))
+
+The decorator adds the markers (framework, category, severity and
+``k8s_control``) and records the control in :data:`REGISTRY`, from which
+reports, ``--k8s-list-controls`` and the README table are made.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+
+from .checks import CheckResult, Finding, NotApplicable
+
+__all__ = [
+    "CATEGORIES",
+    "FRAMEWORKS",
+    "REGISTRY",
+    "SEVERITIES",
+    "Control",
+    "ControlError",
+    "NonCompliant",
+    "assert_compliant",
+    "control",
+]
+
+#: Severities, most severe first. Each is also a marker (``-m critical``).
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+
+#: Framework markers and what they stand for.
+FRAMEWORKS: dict[str, str] = {
+    "nsa": "NSA/CISA Kubernetes Hardening Guide v1.2",
+    "pss_baseline": "Kubernetes Pod Security Standards, baseline level",
+    "pss_restricted": "Kubernetes Pod Security Standards, restricted level",
+    "cis": "CIS Kubernetes Benchmark",
+    "org": "organization policy",
+}
+
+#: Category markers and what they cover.
+CATEGORIES: dict[str, str] = {
+    "pod_security": "pod and container security settings",
+    "network": "namespaces, network policies and resource policies",
+    "authn_authz": "authentication and RBAC authorization",
+    "secrets": "credentials and Secrets",
+    "audit_logging": "audit logging and threat detection",
+    "control_plane": "API server, etcd, controller manager and scheduler settings",
+    "kubelet": "kubelet settings",
+    "upgrades": "versions and upgrades",
+}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class ControlError(ValueError):
+    """Control metadata is wrong (unknown severity, duplicate id, ...)."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """What a compliance control is and how to meet it."""
+
+    id: str
+    title: str
+    severity: str
+    category: str
+    remediation: str
+    frameworks: tuple[str, ...] = ("nsa",)
+    references: Mapping[str, Any] = field(default_factory=dict)
+    rationale: str = ""
+    guide: str = ""
+    manual: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        refs = {"kubescape": [], "trivy": [], "cis": [], "pss": None}
+        refs.update({k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in self.references.items()})
+        return {
+            "control": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "category": self.category,
+            "frameworks": list(self.frameworks),
+            "references": refs,
+            "guide": self.guide,
+            "remediation": self.remediation,
+        }
+
+
+class _Registry:
+    """Every control defined in this process, keyed by id."""
+
+    def __init__(self) -> None:
+        self._controls: dict[str, Control] = {}
+        self._owners: dict[str, str] = {}
+
+    def add(self, ctrl: Control, owner: str) -> None:
+        known = self._owners.get(ctrl.id)
+        if known is not None and known != owner:
+            raise ControlError(f"control id {ctrl.id!r} is used by both {known} and {owner}")
+        self._controls[ctrl.id] = ctrl
+        self._owners[ctrl.id] = owner
+
+    def get(self, control_id: str) -> Control | None:
+        return self._controls.get(control_id)
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._controls.values(), key=lambda c: c.id))
+
+    def __len__(self) -> int:
+        return len(self._controls)
+
+
+REGISTRY = _Registry()
+
+
+def _rationale(fn: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(fn) or ""
+    return doc.split("\n\n", 1)[0].replace("\n", " ").strip()
+
+
+def control(
+    id: str,
+    *,
+    title: str,
+    severity: str,
+    category: str,
+    remediation: str,
+    frameworks: Sequence[str] = ("nsa",),
+    references: Mapping[str, Any] | None = None,
+    guide: str = "",
+    manual: bool = False,
+) -> Callable[[_F], _F]:
+    """Make a test function a compliance control.
+
+    :param id: stable identifier, e.g. ``nsa.pod.privileged`` or ``acme.images.registry``.
+    :param severity: one of :data:`SEVERITIES`.
+    :param category: a marker name, e.g. one of :data:`CATEGORIES`.
+    :param frameworks: framework markers, e.g. ``["nsa", "pss_baseline"]``.
+    :param references: cross-references: ``kubescape``, ``trivy``, ``cis`` (lists), ``pss`` (level).
+    :param guide: where the recommendation sits in the guide.
+    :param manual: the control cannot be checked by software; the test reports it as skipped.
+    """
+    if severity not in SEVERITIES:
+        raise ControlError(f"control {id!r}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    if not id or not isinstance(id, str) or any(ch.isspace() for ch in id):
+        raise ControlError(f"control id {id!r} must be a non-empty string without spaces")
+    for name in (category, *frameworks):
+        if not name.isidentifier():
+            raise ControlError(f"control {id!r}: {name!r} cannot be a marker name")
+    if not title or not remediation:
+        raise ControlError(f"control {id!r}: title and remediation are required")
+
+    def decorate(fn: _F) -> _F:
+        ctrl = Control(id=id, title=title, severity=severity, category=category, remediation=remediation,
+                       frameworks=tuple(frameworks), references=dict(references or {}),
+                       rationale=_rationale(fn), guide=guide, manual=manual)
+        REGISTRY.add(ctrl, f"{fn.__module__}.{fn.__qualname__}")
+        marks = [pytest.mark.k8s_control(ctrl), getattr(pytest.mark, severity), getattr(pytest.mark, category)]
+        marks += [getattr(pytest.mark, fw) for fw in frameworks]
+        if manual:
+            marks.append(pytest.mark.manual)
+        for mark in marks:
+            fn = mark(fn)
+        return fn
+
+    return decorate
+
+
+class NonCompliant(AssertionError):
+    """Raised by :func:`assert_compliant`; carries the findings."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        super().__init__("\n".join(f.message for f in self.findings))
+
+
+def assert_compliant(result: CheckResult | Iterable[Finding]) -> None:
+    """Fail the test with the findings, skip it when the check does not apply.
+
+    ``result`` is what a check returns: a list of :class:`Finding` (empty is
+    compliant) or :class:`NotApplicable`.
+    """
+    __tracebackhide__ = True
+    if isinstance(result, NotApplicable):
+        pytest.skip(f"not applicable: {result.reason}")
+    findings = list(result)
+    if findings:
+        raise NonCompliant(findings)

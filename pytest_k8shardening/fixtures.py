@@ -1,0 +1,85 @@
+"""The public fixtures. Tests that ask for them are parametrized by the plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+from .model import Container, Inventory, K8sObject, Namespace, Workload
+
+__all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_workload"]
+
+_NO_TARGET = "no Kubernetes target: pass --k8s-manifests PATH (or set k8s_manifests in the ini file)"
+
+
+def _inventory(config: pytest.Config) -> Inventory | None:
+    session = config.pluginmanager.get_plugin("k8shardening-session")
+    return getattr(session, "inventory", None)
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster(pytestconfig: pytest.Config) -> Inventory:
+    """The inventory in scope: every object read from the target.
+
+    ``k8s_cluster.objects`` lists them all; ``of_kind("ConfigMap")``,
+    ``get(kind, namespace, name)``, ``workloads()``, ``containers()`` and
+    ``namespaces()`` give the scoped views; each object's ``source`` says
+    which file and line it came from. Skips the test when no target is given.
+    """
+    inv = _inventory(pytestconfig)
+    if inv is None:
+        pytest.skip(_NO_TARGET)
+    return inv
+
+
+@pytest.fixture
+def k8s_container(request: pytest.FixtureRequest) -> Container:
+    """One container in scope; the test runs once per container.
+
+    Init and ephemeral containers are included (narrow with
+    ``@pytest.mark.k8s_select(container_types=[...])``). ``setting(name)``
+    resolves a securityContext field from container, then pod level, and
+    says where it came from. Test ids read ``ns/Kind/name:container=web``.
+    """
+    pytest.skip(_NO_TARGET)
+
+
+@pytest.fixture
+def k8s_workload(request: pytest.FixtureRequest) -> Workload:
+    """One workload in scope (Pod, Deployment, StatefulSet, DaemonSet, Job,
+    CronJob, ReplicaSet, ReplicationController, PodTemplate); the test runs once
+    per workload. ``pod_spec`` is its pod spec, ``containers`` its containers.
+    Pods and ReplicaSets made by a controller in the inventory are left out:
+    their owner is checked. Test ids read ``ns/Kind/name``.
+    """
+    if "k8s_container" in request.fixturenames:
+        return request.getfixturevalue("k8s_container").workload
+    pytest.skip(_NO_TARGET)
+
+
+@pytest.fixture
+def k8s_object(request: pytest.FixtureRequest) -> K8sObject:
+    """One object in scope, of the kinds named by
+    ``@pytest.mark.k8s_select(kinds=[...])`` (all kinds when none are named).
+    ``raw`` is the object as read, with Secret values redacted.
+    """
+    for name in ("k8s_container", "k8s_workload"):
+        if name in request.fixturenames:
+            value = request.getfixturevalue(name)
+            return value.workload.obj if isinstance(value, Container) else value.obj
+    pytest.skip(_NO_TARGET)
+
+
+@pytest.fixture
+def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
+    """One namespace in scope (declared, or used by an object); the test runs
+    once per namespace. ``obj`` is its Namespace object when the target has one.
+    """
+    for name in ("k8s_container", "k8s_workload", "k8s_object"):
+        if name in request.fixturenames:
+            value = request.getfixturevalue(name)
+            ns = value.workload.namespace if isinstance(value, Container) else value.namespace
+            inv = _inventory(request.config)
+            if ns is None:
+                pytest.skip("the object is cluster-scoped and has no namespace")
+            return Namespace(ns, inv.get("Namespace", None, ns) if inv else None)
+    pytest.skip(_NO_TARGET)

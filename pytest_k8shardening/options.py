@@ -1,0 +1,103 @@
+"""Command-line options, their ini twins, and the one place they are resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .loader import DEFAULT_MAX_BYTES
+from .model import Scope
+
+__all__ = ["Settings", "add_options"]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("k8shardening", "Kubernetes hardening checks (pytest-k8shardening)")
+    group.addoption(
+        "--k8s-manifests", action="append", dest="k8s_manifests", metavar="PATH", default=None,
+        help="Check the Kubernetes objects in PATH: a YAML or JSON file, a directory (read recursively), "
+             "or - for stdin. Repeatable. Turns the plugin on and adds the built-in suites.",
+    )
+    group.addoption(
+        "--k8s-namespace", action="append", dest="k8s_namespaces", metavar="NS", default=None,
+        help="Only check objects in namespace NS (globs allowed). Repeatable.",
+    )
+    group.addoption(
+        "--k8s-exclude-namespace", action="append", dest="k8s_exclude_namespaces", metavar="NS", default=None,
+        help="Leave objects in namespace NS (globs allowed) out of the checks. Repeatable.",
+    )
+    group.addoption(
+        "--k8s-include-system-namespaces", action="store_true", dest="k8s_include_system", default=None,
+        help="Also run workload checks in kube-system, kube-public and kube-node-lease.",
+    )
+    group.addoption(
+        "--k8s-no-builtin", action="store_false", dest="k8s_builtin", default=None,
+        help="Do not collect the built-in compliance suites; run only your own tests with the fixtures.",
+    )
+    group.addoption(
+        "--k8s-report-json", action="store", dest="k8s_report_json", metavar="PATH", default=None,
+        help="Write the results (schema k8shardening.results/v1) to PATH as JSON.",
+    )
+    group.addoption(
+        "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
+        help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
+    )
+    parser.addini("k8s_manifests", "Manifest files or directories to check (relative to the ini file).",
+                  type="paths", default=[])
+    parser.addini("k8s_namespaces", "Only check objects in these namespaces (globs).", type="args", default=[])
+    parser.addini("k8s_exclude_namespaces", "Leave these namespaces (globs) out.", type="args", default=[])
+    parser.addini("k8s_include_system_namespaces", "Run workload checks in system namespaces too.",
+                  type="bool", default=False)
+    parser.addini("k8s_builtin_suites", "Collect the built-in compliance suites.", type="bool", default=True)
+    parser.addini("k8s_report_json", "Path of the JSON results file.", default="")
+    parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
+    parser.addini("k8s_system_workloads",
+                  "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
+                  type="args", default=[])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved options: command line first, then ini, then defaults."""
+
+    manifests: tuple[str, ...] = ()
+    scope: Scope = Scope()
+    builtin: bool = True
+    report_json: Path | None = None
+    max_file_size: int = DEFAULT_MAX_BYTES
+    system_workloads: tuple[str, ...] = ()
+    list_controls: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """The plugin acts only when a target is given."""
+        return bool(self.manifests)
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        opt = config.option
+        manifests = opt.k8s_manifests or [str(p) for p in config.getini("k8s_manifests")]
+        include = opt.k8s_namespaces or config.getini("k8s_namespaces")
+        exclude = opt.k8s_exclude_namespaces or config.getini("k8s_exclude_namespaces")
+        include_system = opt.k8s_include_system if opt.k8s_include_system is not None \
+            else config.getini("k8s_include_system_namespaces")
+        builtin = opt.k8s_builtin if opt.k8s_builtin is not None else config.getini("k8s_builtin_suites")
+        report = opt.k8s_report_json or config.getini("k8s_report_json") or None
+        raw_size = config.getini("k8s_max_file_size")
+        try:
+            max_size = int(raw_size)
+            if max_size <= 0:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(f"k8s_max_file_size must be a positive number of bytes, not {raw_size!r}") from None
+        return cls(
+            manifests=tuple(manifests),
+            scope=Scope(tuple(include), tuple(exclude), bool(include_system)),
+            builtin=bool(builtin),
+            report_json=Path(report) if report else None,
+            max_file_size=max_size,
+            system_workloads=tuple(config.getini("k8s_system_workloads")),
+            list_controls=bool(opt.k8s_list_controls),
+        )

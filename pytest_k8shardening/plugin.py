@@ -1,0 +1,116 @@
+"""The pytest entry point (``pytest11: k8shardening``): hooks only.
+
+Inert unless a target is given: without ``--k8s-manifests`` (or its ini
+twin) the plugin registers its markers and options and does nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import params, results
+from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
+from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_workload  # noqa: F401
+from .options import Settings, add_options
+from .session import K8sSession
+
+_SESSION = "k8shardening-session"
+_RESULTS = "k8shardening-results"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _register_markers(config)
+    settings = Settings.from_config(config)
+    if not (settings.enabled or settings.list_controls):
+        return
+    session = K8sSession(config, settings)
+    config.pluginmanager.register(session, _SESSION)
+    if not hasattr(config, "workerinput"):
+        collector = results.ResultsCollector(config, session.target_summary(), settings.report_json)
+        config.pluginmanager.register(collector, _RESULTS)
+    if settings.builtin:
+        suites = _suites_dir()
+        if suites not in {str(Path(a).resolve()) for a in config.args if not a.startswith("-")}:
+            config.args.append(suites)
+
+
+def _suites_dir() -> str:
+    spec = importlib.util.find_spec("pytest_k8shardening.suites")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(next(iter(spec.submodule_search_locations))).resolve())
+
+
+def _register_markers(config: pytest.Config) -> None:
+    add = config.addinivalue_line
+    for name, text in FRAMEWORKS.items():
+        add("markers", f"{name}: control of the {text} (pytest-k8shardening).")
+    for name, text in CATEGORIES.items():
+        add("markers", f"{name}: control about {text} (pytest-k8shardening).")
+    for name in SEVERITIES:
+        add("markers", f"{name}: control of {name} severity (pytest-k8shardening).")
+    add("markers", "manual: control that software cannot check; reported as skipped (pytest-k8shardening).")
+    add("markers", "k8s_control(control): the compliance control a test implements; set by "
+                   "@pytest_k8shardening.control(...), read by the reports (pytest-k8shardening).")
+    add("markers", "k8s_select(kinds=[...], namespaces=[...], include_system=False, container_types=[...], "
+                   "where=callable): narrow the objects a k8s_* fixture is parametrized over. "
+                   "Example: @pytest.mark.k8s_select(kinds=['ConfigMap']) (pytest-k8shardening).")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not any(name in metafunc.fixturenames for name in params.TARGET_FIXTURES):
+        return
+    session = metafunc.config.pluginmanager.get_plugin(_SESSION)
+    params.parametrize(metafunc, session.inventory if session is not None else None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    results.annotate(item, call, report)
+    if report.when == "teardown" and getattr(report, "k8s", None):
+        k8s = report.k8s
+        if k8s["control"]:
+            report.user_properties.append(("k8s_control", k8s["control"]["control"]))
+            report.user_properties.append(("k8s_severity", k8s["control"]["severity"]))
+        subject = params.subject_of(item)
+        if subject is not None:
+            report.user_properties.append(("k8s_resource", subject.id))
+    return report
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.option.k8s_list_controls:
+        from _pytest.main import wrap_session
+
+        return wrap_session(config, _list_controls)
+    return None
+
+
+def _list_controls(config: pytest.Config, session: pytest.Session) -> int:
+    session.perform_collect()
+    seen: dict[str, Any] = {}
+    for item in session.items:
+        ctrl = results.control_of(item)
+        if ctrl is not None:
+            seen.setdefault(ctrl.id, ctrl)
+    tw = config.get_terminal_writer()
+    tw.line(f"{'CONTROL':34} {'SEVERITY':9} {'FRAMEWORKS':22} {'REFERENCES':40} TITLE")
+    for ctrl in sorted(seen.values(), key=lambda c: (SEVERITIES.index(c.severity), c.id)):
+        refs = []
+        for key in ("kubescape", "trivy", "cis"):
+            refs += list(ctrl.references.get(key) or ())
+        if ctrl.references.get("pss"):
+            refs.append(f"PSS {ctrl.references['pss']}")
+        tw.line(f"{ctrl.id:34} {ctrl.severity:9} {','.join(ctrl.frameworks):22} {' '.join(refs)[:40]:40} "
+                f"{ctrl.title}")
+    tw.line(f"{len(seen)} controls")
+    return 0
