@@ -78,9 +78,8 @@ def run_as_non_root(c: Container) -> CheckResult:
     container level first, then pod level.
     Compliant: effective ``runAsUser`` > 0, or effective ``runAsNonRoot: true``
     with no ``runAsUser: 0``. An explicit ``runAsUser: 0`` always fails.
+    Windows pods are checked too, as upstream does.
     """
-    if na := _windows(c):
-        return na
     user = c.setting("runAsUser")
     non_root = c.setting("runAsNonRoot")
     if user.is_set and user.value == 0:
@@ -307,19 +306,27 @@ def seccomp_profile(c: Container) -> CheckResult:
     Fields: ``securityContext.seccompProfile.type``, container level first,
     then pod level (PSS restricted ``seccompProfile_restricted``). Unset
     fails: without the kubelet's ``seccompDefault`` the container runs
-    Unconfined.
+    Unconfined. As upstream, a pod-level profile other than RuntimeDefault
+    or Localhost fails even where the container overrides it.
     """
     if na := _windows(c):
         return na
+    findings = []
     s = c.setting("seccompProfile")
+    pod_profile = c.workload.pod_security_context.get("seccompProfile")
+    if s.level == "container" and pod_profile is not None \
+            and mapping(pod_profile).get("type") not in ("RuntimeDefault", "Localhost"):
+        # Upstream forbids a weak pod-level profile even where containers override it.
+        path = f"{c.workload.spec_path}.securityContext.seccompProfile.type"
+        findings.append(Finding(f"{path}={mapping(pod_profile).get('type')} at pod level", path))
     if not s.is_set:
         return [Finding("seccompProfile is not set at container or pod level, so the container runs "
                         "Unconfined unless the kubelet enables seccompDefault",
                         f"{c.path}.securityContext.seccompProfile")]
     kind = mapping(s.value).get("type")
-    if kind in ("RuntimeDefault", "Localhost"):
-        return []
-    return [Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type")]
+    if kind not in ("RuntimeDefault", "Localhost"):
+        findings.append(Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type"))
+    return findings
 
 
 def apparmor_not_weakened(c: Container) -> CheckResult:
@@ -329,7 +336,10 @@ def apparmor_not_weakened(c: Container) -> CheckResult:
     ``securityContext.appArmorProfile.type`` may be unset, RuntimeDefault or
     Localhost; the annotation
     ``container.apparmor.security.beta.kubernetes.io/<container>`` may be
-    unset, ``runtime/default`` or ``localhost/*``.
+    unset, empty, ``runtime/default`` or ``localhost/*``. An annotation is
+    attributed to the container it names; upstream fails the whole pod for a
+    bad annotation even when it names no container of the pod (where it has
+    no effect).
     """
     findings = []
     w = c.workload
@@ -342,7 +352,7 @@ def apparmor_not_weakened(c: Container) -> CheckResult:
                 findings.append(Finding(f"{path}.appArmorProfile.type={kind}", f"{path}.appArmorProfile.type"))
     key = f"container.apparmor.security.beta.kubernetes.io/{c.name}"
     value = w.annotations.get(key)
-    if value is not None and value != "runtime/default" and not str(value).startswith("localhost/"):
+    if value not in (None, "", "runtime/default") and not str(value).startswith("localhost/"):
         findings.append(Finding(f"annotation {key}={value}", f"metadata.annotations[{key}]"))
     return findings
 

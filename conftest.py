@@ -1,0 +1,3 @@
+"""Repository-wide pytest configuration: the plugin's own tests use pytester."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,318 @@
+"""Table-driven tests of the pod-security checks: pass, fail and edge cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_k8shardening.checks import NotApplicable, pod
+from pytest_k8shardening.model import WORKLOAD_KINDS
+
+from .k8s import container, obj, workload
+
+WINDOWS = {"os": {"name": "windows"}}
+
+
+def verdict(result: Any) -> str:
+    if isinstance(result, NotApplicable):
+        return "n/a"
+    return "fail" if result else "pass"
+
+
+# (id, container securityContext, pod securityContext, extra kwargs for container(), expected)
+RUN_AS_NON_ROOT = [
+    ("unset", None, None, {}, "fail"),
+    ("container-nonroot", {"runAsNonRoot": True}, None, {}, "pass"),
+    ("pod-nonroot", None, {"runAsNonRoot": True}, {}, "pass"),
+    ("container-uid", {"runAsUser": 1000}, None, {}, "pass"),
+    ("pod-uid", None, {"runAsUser": 1000}, {}, "pass"),
+    ("container-uid0", {"runAsUser": 0}, {"runAsNonRoot": True}, {}, "fail"),
+    ("pod-uid0-container-nonroot", {"runAsNonRoot": True}, {"runAsUser": 0}, {}, "fail"),
+    ("container-uid-overrides-pod-uid0", {"runAsUser": 1000}, {"runAsUser": 0}, {}, "pass"),
+    ("explicit-false", {"runAsNonRoot": False}, None, {}, "fail"),
+    ("container-false-overrides-pod-true", {"runAsNonRoot": False}, {"runAsNonRoot": True}, {}, "fail"),
+    ("false-but-uid", {"runAsNonRoot": False, "runAsUser": 5}, None, {}, "pass"),
+    ("init-container-unset", None, None, {"ctype": "initContainers"}, "fail"),
+    ("ephemeral-inherits-pod", None, {"runAsNonRoot": True}, {"ctype": "ephemeralContainers"}, "pass"),
+    ("windows-still-checked", None, None, {"pod": WINDOWS}, "fail"),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "kw", "expected"), [c[1:] for c in RUN_AS_NON_ROOT],
+                         ids=[c[0] for c in RUN_AS_NON_ROOT])
+def test_run_as_non_root(sc: Any, pod_sc: Any, kw: dict[str, Any], expected: str) -> None:
+    assert verdict(pod.run_as_non_root(container(sc, pod_sc, **kw))) == expected
+
+
+def test_run_as_non_root_message_names_field_and_value() -> None:
+    [finding] = pod.run_as_non_root(container({"runAsUser": 0}))
+    assert finding.message == "runs as root: spec.template.spec.containers[0].securityContext.runAsUser=0"
+    assert finding.field == "spec.template.spec.containers[0].securityContext.runAsUser"
+    [finding] = pod.run_as_non_root(container(None, {"runAsUser": 0}))
+    assert "spec.template.spec.securityContext.runAsUser=0" in finding.message
+
+
+GROUP = [
+    ("unset", None, None, "fail"),
+    ("pod-group", None, {"runAsGroup": 1000}, "pass"),
+    ("container-group", {"runAsGroup": 1000}, None, "pass"),
+    ("group-zero", {"runAsGroup": 0}, None, "fail"),
+    ("container-overrides-pod-zero", {"runAsGroup": 3}, {"runAsGroup": 0}, "pass"),
+    ("fsgroup-zero", {"runAsGroup": 3}, {"fsGroup": 0}, "fail"),
+    ("fsgroup-nonzero", {"runAsGroup": 3}, {"fsGroup": 2000}, "pass"),
+    ("supplemental-zero", None, {"runAsGroup": 3, "supplementalGroups": [4, 0]}, "fail"),
+    ("supplemental-ok", None, {"runAsGroup": 3, "supplementalGroups": [4, 5]}, "pass"),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "expected"), [c[1:] for c in GROUP], ids=[c[0] for c in GROUP])
+def test_run_as_non_root_group(sc: Any, pod_sc: Any, expected: str) -> None:
+    assert verdict(pod.run_as_non_root_group(container(sc, pod_sc))) == expected
+
+
+@pytest.mark.parametrize(("sc", "expected"), [
+    (None, "pass"), ({}, "pass"), ({"privileged": False}, "pass"), ({"privileged": True}, "fail"),
+], ids=["no-sc", "empty-sc", "false", "true"])
+@pytest.mark.parametrize("ctype", ["containers", "initContainers", "ephemeralContainers"])
+def test_privileged(sc: Any, expected: str, ctype: str) -> None:
+    assert verdict(pod.privileged(container(sc, ctype=ctype))) == expected
+
+
+def test_privileged_ignores_pod_level() -> None:
+    # privileged exists only on containers; a stray pod-level key changes nothing
+    assert pod.privileged(container(None, {"runAsUser": 5})) == []
+
+
+@pytest.mark.parametrize(("sc", "kw", "expected"), [
+    (None, {}, "fail"),
+    ({"allowPrivilegeEscalation": True}, {}, "fail"),
+    ({"allowPrivilegeEscalation": False}, {}, "pass"),
+    ({"allowPrivilegeEscalation": False}, {"ctype": "initContainers"}, "pass"),
+    (None, {"ctype": "ephemeralContainers"}, "fail"),
+    (None, {"pod": WINDOWS}, "n/a"),
+], ids=["unset", "true", "false", "init-false", "ephemeral-unset", "windows"])
+def test_allow_privilege_escalation(sc: Any, kw: dict[str, Any], expected: str) -> None:
+    assert verdict(pod.allow_privilege_escalation(container(sc, **kw))) == expected
+
+
+def test_allow_privilege_escalation_unset_message() -> None:
+    [f] = pod.allow_privilege_escalation(container(None))
+    assert "not set, and defaults to true" in f.message
+
+
+@pytest.mark.parametrize(("sc", "expected"), [
+    (None, "fail"), ({"readOnlyRootFilesystem": False}, "fail"), ({"readOnlyRootFilesystem": True}, "pass"),
+], ids=["unset", "false", "true"])
+def test_read_only_root_filesystem(sc: Any, expected: str) -> None:
+    assert verdict(pod.read_only_root_filesystem(container(sc))) == expected
+
+
+CAPS = [
+    ("none", None, "pass", "fail"),
+    ("drop-all", {"drop": ["ALL"]}, "pass", "pass"),
+    ("drop-lowercase-all", {"drop": ["all"]}, "pass", "fail"),
+    ("drop-all-add-net-bind", {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "pass", "pass"),
+    ("drop-all-add-chown", {"drop": ["ALL"], "add": ["CHOWN"]}, "pass", "fail"),
+    ("add-sys-admin", {"drop": ["ALL"], "add": ["SYS_ADMIN"]}, "fail", "fail"),
+    ("add-net-raw", {"add": ["NET_RAW"]}, "fail", "fail"),
+    ("add-cap-prefixed", {"add": ["CAP_CHOWN"]}, "fail", "fail"),
+    ("add-all", {"add": ["ALL"]}, "fail", "fail"),
+    ("add-default-set", {"add": ["CHOWN", "KILL", "SETPCAP"]}, "pass", "fail"),
+]
+
+
+@pytest.mark.parametrize(("caps", "dangerous", "dropped"), [c[1:] for c in CAPS], ids=[c[0] for c in CAPS])
+def test_capabilities(caps: Any, dangerous: str, dropped: str) -> None:
+    sc = {"capabilities": caps} if caps is not None else None
+    assert verdict(pod.dangerous_capabilities(container(sc))) == dangerous
+    assert verdict(pod.capabilities_dropped(container(sc))) == dropped
+
+
+def test_capabilities_message_lists_offenders() -> None:
+    [f] = pod.dangerous_capabilities(container({"capabilities": {"add": ["CHOWN", "SYS_ADMIN", "NET_ADMIN"]}}))
+    assert f.message == "adds capabilities outside the baseline set: SYS_ADMIN, NET_ADMIN"
+    assert f.field == "spec.template.spec.containers[0].securityContext.capabilities.add"
+
+
+def test_capabilities_windows_not_applicable() -> None:
+    assert isinstance(pod.capabilities_dropped(container(None, pod=WINDOWS)), NotApplicable)
+
+
+@pytest.mark.parametrize("check,key", [(pod.host_pid, "hostPID"), (pod.host_ipc, "hostIPC"),
+                                       (pod.host_network, "hostNetwork")])
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_KINDS))
+def test_host_namespaces_every_kind(check: Any, key: str, kind: str) -> None:
+    spec = {"containers": [{"name": "c", "image": "x"}]}
+    assert check(workload(spec, kind)) == []
+    assert check(workload({**spec, key: False}, kind)) == []
+    [f] = check(workload({**spec, key: True}, kind))
+    assert f.field.endswith(f"spec.{key}") and "=true" in f.message
+
+
+def test_cronjob_spec_path() -> None:
+    w = workload({"hostPID": True, "containers": [{"name": "c", "image": "x"}]}, "CronJob")
+    [f] = pod.host_pid(w)
+    assert f.field == "spec.jobTemplate.spec.template.spec.hostPID"
+
+
+def _with_volumes(volumes: list[dict[str, Any]], mounts: list[dict[str, Any]] | None = None) -> Any:
+    c = {"name": "c", "image": "x", "volumeMounts": mounts or []}
+    return workload({"containers": [c], "volumes": volumes})
+
+
+@pytest.mark.parametrize(("path", "host_path", "socket"), [
+    ("/var/run/docker.sock", "fail", "fail"),
+    ("/run/containerd/containerd.sock", "fail", "fail"),
+    ("/var/run/crio/crio.sock", "fail", "fail"),
+    ("/var/run", "fail", "fail"),
+    ("/run/", "fail", "fail"),
+    ("/", "fail", "fail"),
+    ("/var/run/../run/docker.sock", "fail", "fail"),
+    ("/var/log", "fail", "pass"),
+    ("/var/run-other", "fail", "pass"),
+    ("/etc/ssl/certs", "fail", "pass"),
+])
+def test_host_path_and_runtime_socket(path: str, host_path: str, socket: str) -> None:
+    w = _with_volumes([{"name": "h", "hostPath": {"path": path}}])
+    assert verdict(pod.host_path_volumes(w)) == host_path
+    assert verdict(pod.runtime_socket_mounts(w)) == socket
+
+
+def test_host_path_reports_mounts() -> None:
+    w = _with_volumes([{"name": "ok", "emptyDir": {}}, {"name": "logs", "hostPath": {"path": "/var/log"}}],
+                      [{"name": "logs", "mountPath": "/logs", "readOnly": True}])
+    [f] = pod.host_path_volumes(w)
+    assert f.message == 'volume "logs" is hostPath /var/log; mounted by container "c" at /logs (read-only)'
+    assert f.field == "spec.template.spec.volumes[1].hostPath"
+
+
+def test_no_volumes_pass() -> None:
+    w = _with_volumes([{"name": "cm", "configMap": {"name": "x"}}, {"name": "e", "emptyDir": {}}])
+    assert pod.host_path_volumes(w) == [] and pod.runtime_socket_mounts(w) == []
+
+
+@pytest.mark.parametrize(("ports", "expected"), [
+    (None, "pass"), ([{"containerPort": 80}], "pass"), ([{"containerPort": 80, "hostPort": 0}], "pass"),
+    ([{"containerPort": 80, "hostPort": 8080}], "fail"),
+], ids=["none", "container-port", "host-port-0", "host-port"])
+def test_host_ports(ports: Any, expected: str) -> None:
+    extra = {"ports": ports} if ports is not None else {}
+    assert verdict(pod.host_ports(container(None, extra=extra))) == expected
+
+
+SECCOMP = [
+    ("unset", None, None, "fail"),
+    ("pod-runtime-default", None, {"seccompProfile": {"type": "RuntimeDefault"}}, "pass"),
+    ("container-localhost", {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}, None, "pass"),
+    ("container-unconfined", {"seccompProfile": {"type": "Unconfined"}}, None, "fail"),
+    ("container-unconfined-overrides-pod", {"seccompProfile": {"type": "Unconfined"}},
+     {"seccompProfile": {"type": "RuntimeDefault"}}, "fail"),
+    ("container-overrides-pod-unconfined", {"seccompProfile": {"type": "RuntimeDefault"}},
+     {"seccompProfile": {"type": "Unconfined"}}, "fail"),
+    ("empty-profile", {"seccompProfile": {}}, None, "fail"),
+    ("pod-unconfined", None, {"seccompProfile": {"type": "Unconfined"}}, "fail"),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "expected"), [c[1:] for c in SECCOMP], ids=[c[0] for c in SECCOMP])
+def test_seccomp(sc: Any, pod_sc: Any, expected: str) -> None:
+    assert verdict(pod.seccomp_profile(container(sc, pod_sc))) == expected
+
+
+APPARMOR = [
+    ("unset", None, None, None, "pass"),
+    ("runtime-default", {"appArmorProfile": {"type": "RuntimeDefault"}}, None, None, "pass"),
+    ("pod-unconfined", None, {"appArmorProfile": {"type": "Unconfined"}}, None, "fail"),
+    ("container-unconfined", {"appArmorProfile": {"type": "Unconfined"}}, None, None, "fail"),
+    ("annotation-runtime-default", None, None, "runtime/default", "pass"),
+    ("annotation-localhost", None, None, "localhost/my-profile", "pass"),
+    ("annotation-unconfined", None, None, "unconfined", "fail"),
+    ("annotation-empty", None, None, "", "pass"),
+    ("annotation-docker-default", None, None, "docker/default", "fail"),
+    ("empty-profile", {"appArmorProfile": {}}, None, None, "fail"),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "annotation", "expected"), [c[1:] for c in APPARMOR],
+                         ids=[c[0] for c in APPARMOR])
+def test_apparmor(sc: Any, pod_sc: Any, annotation: str | None, expected: str) -> None:
+    spec: dict[str, Any] = {"containers": [{"name": "web", "image": "x", "securityContext": sc or {}}]}
+    if pod_sc:
+        spec["securityContext"] = pod_sc
+    meta = None
+    if annotation is not None:
+        meta = {"annotations": {"container.apparmor.security.beta.kubernetes.io/web": annotation}}
+    w = workload(spec, pod_meta=meta)
+    assert verdict(pod.apparmor_not_weakened(w.containers[0])) == expected
+
+
+def test_apparmor_annotation_for_other_container_ignored() -> None:
+    meta = {"annotations": {"container.apparmor.security.beta.kubernetes.io/other": "unconfined"}}
+    w = workload({"containers": [{"name": "web", "image": "x"}]}, pod_meta=meta)
+    assert pod.apparmor_not_weakened(w.containers[0]) == []
+
+
+SELINUX = [
+    ("unset", None, None, "pass"),
+    ("container-t", {"seLinuxOptions": {"type": "container_t"}}, None, "pass"),
+    ("level-only", {"seLinuxOptions": {"level": "s0:c123,c456"}}, None, "pass"),
+    ("spc-t", {"seLinuxOptions": {"type": "spc_t"}}, None, "fail"),
+    ("pod-user", None, {"seLinuxOptions": {"user": "system_u"}}, "fail"),
+    ("role", {"seLinuxOptions": {"role": "system_r"}}, None, "fail"),
+    ("empty-type", {"seLinuxOptions": {"type": ""}}, None, "pass"),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "expected"), [c[1:] for c in SELINUX], ids=[c[0] for c in SELINUX])
+def test_selinux(sc: Any, pod_sc: Any, expected: str) -> None:
+    assert verdict(pod.selinux_not_weakened(container(sc, pod_sc))) == expected
+
+
+SA = obj("ServiceAccount", "builder", automountServiceAccountToken=False)
+SA_TRUE = obj("ServiceAccount", "builder", automountServiceAccountToken=True)
+SA_UNSET = obj("ServiceAccount", "builder")
+SA_DEFAULT_FALSE = obj("ServiceAccount", "default", automountServiceAccountToken=False)
+SA_OTHER_NS = obj("ServiceAccount", "builder", namespace="other", automountServiceAccountToken=False)
+SA_CASES = [
+    ("pod-false", {"automountServiceAccountToken": False}, (), "pass"),
+    ("pod-false-sa-true", {"automountServiceAccountToken": False, "serviceAccountName": "builder"}, (SA_TRUE,), "pass"),
+    ("pod-true-sa-false", {"automountServiceAccountToken": True, "serviceAccountName": "builder"}, (SA,), "fail"),
+    ("unset-sa-false", {"serviceAccountName": "builder"}, (SA,), "pass"),
+    ("unset-sa-unset", {"serviceAccountName": "builder"}, (SA_UNSET,), "fail"),
+    ("unset-sa-missing", {"serviceAccountName": "builder"}, (), "fail"),
+    ("unset-sa-other-namespace", {"serviceAccountName": "builder"}, (SA_OTHER_NS,), "fail"),
+    ("unset-default-sa-false", {}, (SA_DEFAULT_FALSE,), "pass"),
+    ("deprecated-serviceAccount-field", {"serviceAccount": "builder"}, (SA,), "pass"),
+]
+
+
+@pytest.mark.parametrize(("spec", "others", "expected"), [c[1:] for c in SA_CASES], ids=[c[0] for c in SA_CASES])
+def test_service_account_token(spec: dict[str, Any], others: tuple[Any, ...], expected: str) -> None:
+    w = workload({"containers": [{"name": "c", "image": "x"}], **spec}, "Deployment", *others)
+    assert verdict(pod.service_account_token(w)) == expected
+
+
+LR_CPU = obj("LimitRange", "defaults", spec={"limits": [{"type": "Container", "default": {"cpu": "500m"}}]})
+LR_POD = obj("LimitRange", "defaults", spec={"limits": [{"type": "Pod", "max": {"cpu": "2", "memory": "1Gi"}}]})
+LR_OTHER = obj("LimitRange", "defaults", namespace="other",
+               spec={"limits": [{"type": "Container", "default": {"cpu": "1", "memory": "1Gi"}}]})
+LIMITS = [
+    ("none", {}, {}, (), "fail", "fail"),
+    ("both", {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}, {}, (), "pass", "pass"),
+    ("requests-only", {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}, {}, (), "fail", "fail"),
+    ("cpu-only", {"resources": {"limits": {"cpu": "1"}}}, {}, (), "pass", "fail"),
+    ("limitrange-cpu-default", {}, {}, (LR_CPU,), "pass", "fail"),
+    ("limitrange-pod-max-only", {}, {}, (LR_POD,), "fail", "fail"),
+    ("limitrange-other-namespace", {}, {}, (LR_OTHER,), "fail", "fail"),
+    ("pod-level-resources", {}, {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}, (), "pass", "pass"),
+]
+
+
+@pytest.mark.parametrize(("extra", "pod_fields", "others", "cpu", "memory"), [c[1:] for c in LIMITS],
+                         ids=[c[0] for c in LIMITS])
+def test_limits(extra: dict[str, Any], pod_fields: dict[str, Any], others: tuple[Any, ...], cpu: str,
+                memory: str) -> None:
+    c = container(None, extra=extra, pod=pod_fields, others=others)
+    assert verdict(pod.cpu_limits(c)) == cpu
+    assert verdict(pod.memory_limits(c)) == memory
