@@ -1,3 +1,6 @@
-"""Repository-wide pytest configuration: the plugin's own tests use pytester."""
+"""Repository-wide pytest configuration.
 
-pytest_plugins = ["pytester"]
+Kept free of plugins and fixtures: when the plugin is installed in editable
+mode, the built-in suites under ``suites/`` are collected from other
+directories too, and pytest then loads this file along the way.
+"""

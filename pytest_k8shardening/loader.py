@@ -24,7 +24,8 @@ import yaml
 
 from .model import InvalidObject, Inventory, K8sObject, Scope, Source
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "ManifestError", "load_inventory", "load_paths", "parse_text"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "ManifestError", "load_inventory", "load_paths", "parse_text",
+           "read_stdin"]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_NODES = 2_000_000
@@ -42,8 +43,9 @@ class ManifestError(Exception):
 
 
 def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
-               max_nodes: int = DEFAULT_MAX_NODES, stdin: BinaryIO | None = None) -> tuple[list[K8sObject], list[str]]:
-    """Read every manifest under ``paths`` (``-`` is stdin).
+               max_nodes: int = DEFAULT_MAX_NODES, stdin: BinaryIO | bytes | None = None,
+               ) -> tuple[list[K8sObject], list[str]]:
+    """Read every manifest under ``paths`` (``-`` is stdin: ``stdin`` if given, else the process's).
 
     Returns the objects and the list of files read, in a stable order
     (directories are walked sorted).
@@ -52,8 +54,12 @@ def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
     files: list[str] = []
     for arg in paths:
         if arg == "-":
-            stream = stdin if stdin is not None else _stdin()
-            data = stream.read(max_bytes + 1)
+            if stdin is None:
+                data = read_stdin(max_bytes)
+            elif isinstance(stdin, bytes):
+                data = stdin
+            else:
+                data = stdin.read(max_bytes + 1)
             if len(data) > max_bytes:
                 raise ManifestError(f"<stdin>: input is larger than {max_bytes} bytes (raise k8s_max_file_size)")
             objects.extend(parse_text(_decode(data, "<stdin>"), "<stdin>", max_nodes=max_nodes))
@@ -68,12 +74,15 @@ def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
     return objects, files
 
 
-def _stdin() -> BinaryIO:
-    # pytest replaces sys.stdin while capturing; read the real one.
+def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read standard input (at most ``limit + 1`` bytes, so an overlong input is detectable)."""
     stream = sys.__stdin__
     if stream is None:
-        raise ManifestError("<stdin>: no standard input available")
-    return stream.buffer
+        return b""
+    try:
+        return stream.buffer.read(limit + 1)
+    except (OSError, ValueError):
+        return b""
 
 
 def _expand(path: Path) -> Iterator[Path]:
@@ -279,13 +288,13 @@ def redact_secret(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_inventory(paths: Iterable[str], scope: Scope, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                   max_nodes: int = DEFAULT_MAX_NODES) -> Inventory:
+                   max_nodes: int = DEFAULT_MAX_NODES, stdin: bytes | None = None) -> Inventory:
     """Read ``paths`` into an :class:`Inventory`, validating every workload.
 
     Raises :class:`ManifestError` on any problem, including an empty target.
     """
     paths = list(paths)
-    objects, files = load_paths(paths, max_bytes=max_bytes, max_nodes=max_nodes)
+    objects, files = load_paths(paths, max_bytes=max_bytes, max_nodes=max_nodes, stdin=stdin)
     if not files:
         raise ManifestError(f"{', '.join(paths)}: no manifest files (*.yaml, *.yml, *.json) found")
     if not objects:

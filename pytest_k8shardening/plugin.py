@@ -7,6 +7,7 @@ twin) the plugin registers its markers and options and does nothing else.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from . import params, results
 from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
 from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_workload  # noqa: F401
 from .options import Settings, add_options
-from .session import K8sSession
+from .session import STDIN_KEY, K8sSession
 
 _SESSION = "k8shardening-session"
 _RESULTS = "k8shardening-results"
@@ -25,6 +26,19 @@ _RESULTS = "k8shardening-results"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> Generator[None, None, None]:
+    # pytest's fd capturing swaps stdin for /dev/null right after this point:
+    # read `--k8s-manifests -` first.
+    # An xdist worker gets the inventory from its controller and must not touch its own stdin.
+    if "-" in (getattr(early_config.known_args_namespace, "k8s_manifests", None) or ()) \
+            and not os.environ.get("PYTEST_XDIST_WORKER"):
+        from .loader import read_stdin
+
+        early_config.stash[STDIN_KEY] = read_stdin()
+    return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,9 +58,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _suites_dir() -> str:
-    spec = importlib.util.find_spec("pytest_k8shardening.suites")
-    assert spec is not None and spec.submodule_search_locations
-    return str(Path(next(iter(spec.submodule_search_locations))).resolve())
+    """The built-in suites: inside the installed package, or ``suites/`` of a source checkout."""
+    try:
+        spec = importlib.util.find_spec("pytest_k8shardening.suites")
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return str(Path(next(iter(spec.submodule_search_locations))).resolve())
+    return str((Path(__file__).resolve().parent.parent / "suites"))
 
 
 def _register_markers(config: pytest.Config) -> None:

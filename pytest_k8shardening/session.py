@@ -19,9 +19,11 @@ from .loader import ManifestError, load_inventory
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
 
-__all__ = ["K8sSession", "WORKER_INPUT_KEY"]
+__all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
 WORKER_INPUT_KEY = "k8shardening_inventory"
+#: Bytes of standard input, read before pytest's capturing replaces it.
+STDIN_KEY = pytest.StashKey[bytes]()
 
 
 def _snapshot(inv: Inventory, path: Path) -> None:
@@ -54,7 +56,8 @@ class K8sSession:
         elif settings.manifests:
             try:
                 self.inventory = load_inventory(settings.manifests, settings.scope,
-                                                max_bytes=settings.max_file_size)
+                                                max_bytes=settings.max_file_size,
+                                                stdin=config.stash.get(STDIN_KEY, None))
             except (ManifestError, InvalidObject) as exc:
                 raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
 

@@ -153,11 +153,15 @@ def _yaml_str(value: str | os.PathLike[str]) -> str:
 
 
 def _pdeathsig_preexec() -> None:
-    """In the child: get SIGTERM if the parent dies (Linux), so nothing outlives a killed run."""
+    """In the child: die with the parent (Linux), so nothing outlives a killed test run.
+
+    SIGKILL, not SIGTERM: all state is throw-away, and a kube-apiserver whose etcd got SIGTERM
+    at the same moment spends a long time in graceful shutdown retrying etcd writes.
+    """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except Exception:  # noqa: BLE001 - best effort, non-Linux
         pass
 

@@ -1,0 +1,346 @@
+"""The plugin as users drive it: pytester runs in throwaway directories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INSECURE = ROOT / "examples" / "insecure"
+HARDENED = ROOT / "examples" / "hardened"
+SECRET_VALUES = ("s3cr3t-Passw0rd", "sk_live_51HxExampleExampleExample", "sk_live_do_not_print_me")
+
+APP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    spec:
+      initContainers:
+        - {name: migrate, image: x, securityContext: {privileged: true}}
+      containers:
+        - {name: web, image: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tool, namespace: kube-system}
+spec:
+  containers: [{name: sh, image: x}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: other}
+data: {LEVEL: info}
+"""
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def app(pytester: pytest.Pytester) -> Path:
+    return pytester.makefile(".yaml", app=APP)
+
+
+def test_inert_without_a_target(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_plain PASSED*"])
+    result.stdout.no_fnmatch_line("*k8shardening summary*")
+    result.stdout.no_fnmatch_line("*compliance*")
+    assert "suites" not in result.stdout.str()
+
+
+def test_builtin_suites_collected_from_any_directory(pytester: pytest.Pytester, app: Path) -> None:
+    pytester.makepyfile("def test_mine():\n    pass\n")
+    result = pytester.runpytest("--k8s-manifests", str(app), "--collect-only", "-q")
+    out = result.stdout.str()
+    assert "test_mine" in out
+    assert "test_not_privileged[shop/Deployment/api:container=web]" in out
+    assert "test_not_privileged[shop/Deployment/api:initContainer=migrate]" in out
+    assert "test_no_host_pid[shop/Deployment/api]" in out
+    assert "test_no_credentials_in_configmaps[other/ConfigMap/settings]" in out
+    # kube-system is out of scope for workload checks, but checked by the system-namespace control
+    assert "test_not_privileged[kube-system/Pod/tool:container=sh]" not in out
+    assert "test_no_user_workloads_in_system_namespaces[kube-system/Pod/tool]" in out
+
+
+def test_verdicts_ids_and_k_selection(pytester: pytest.Pytester, app: Path) -> None:
+    result = pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged and migrate", "-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*nsa.pod.privileged [[]critical] Containers are not privileged",
+        f"Deployment shop/api, initContainer \"migrate\"  ({app}:1)",
+        "  - spec.template.spec.initContainers[[]0].securityContext.privileged=true: *",
+        "How to fix: Remove securityContext.privileged or set it to false*",
+    ])
+    assert "Traceback" not in result.stdout.str() and "def test_" not in result.stdout.str()
+
+
+def test_markers_select_and_are_registered(pytester: pytest.Pytester, app: Path) -> None:
+    result = pytester.runpytest("--k8s-manifests", str(app), "--strict-markers", "-m", "nsa and critical",
+                                "--collect-only", "-q")
+    out = result.stdout.str()
+    assert "test_not_privileged" in out and "test_no_runtime_socket" in out
+    assert "test_seccomp_profile" not in out
+    markers = pytester.runpytest("--markers").stdout.str()
+    for name in ("nsa:", "pod_security:", "critical:", "high:", "manual:", "k8s_control(control)",
+                 "k8s_select(kinds="):
+        assert name in markers, name
+
+
+def test_no_builtin_runs_only_user_tests_with_fixtures(pytester: pytest.Pytester, app: Path) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from pytest_k8shardening import control, assert_compliant, Finding
+
+        def test_images(k8s_container):
+            assert k8s_container.image == "x"
+
+        def test_every_namespace(k8s_namespace):
+            assert k8s_namespace.name
+
+        @pytest.mark.k8s_select(kinds=["ConfigMap"])
+        def test_configmaps(k8s_object, k8s_cluster):
+            assert k8s_object.kind == "ConfigMap"
+            assert k8s_cluster.get("ConfigMap", "other", "settings") is k8s_object
+
+        @control("acme.labels.team", title="Workloads carry a team label", severity="low",
+                 category="pod_security", frameworks=["org"], remediation="Add a team label.")
+        def test_team_label(k8s_workload):
+            if "team" not in k8s_workload.obj.labels:
+                assert_compliant([Finding("metadata.labels.team is missing", "metadata.labels.team")])
+    """)
+    result = pytester.runpytest("--k8s-manifests", str(app), "--k8s-no-builtin", "-v", "--strict-markers")
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_images?shop/Deployment/api:initContainer=migrate? PASSED*",
+        "*test_every_namespace?other? PASSED*",
+        "*test_configmaps?other/ConfigMap/settings? PASSED*",
+        "acme.labels.team [[]low] Workloads carry a team label",
+        "  - metadata.labels.team is missing",
+    ])
+    assert "test_not_privileged" not in result.stdout.str()
+
+
+def test_fixture_without_target_skips_with_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_c(k8s_container):\n    pass\n")
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no Kubernetes target: pass --k8s-manifests PATH*"])
+
+
+def test_system_namespaces_scope(pytester: pytest.Pytester, app: Path) -> None:
+    result = pytester.runpytest("--k8s-manifests", str(app), "-k", "not_privileged")
+    result.stdout.fnmatch_lines(["*system namespaces (kube-system, kube-public, kube-node-lease) left out*",
+                                 "out of scope: kube-system (1)"])
+    result.assert_outcomes(passed=1, failed=1)
+    result = pytester.runpytest("--k8s-manifests", str(app), "-k", "not_privileged",
+                                "--k8s-include-system-namespaces", "-v")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_not_privileged?kube-system/Pod/tool:container=sh? PASSED*"])
+
+
+def test_namespace_include_and_exclude(pytester: pytest.Pytester, app: Path) -> None:
+    only = pytester.runpytest("--k8s-manifests", str(app), "--k8s-namespace", "oth*", "--collect-only", "-q")
+    assert "shop/Deployment" not in only.stdout.str() and "other/ConfigMap/settings" in only.stdout.str()
+    excl = pytester.runpytest("--k8s-manifests", str(app), "--k8s-exclude-namespace", "shop",
+                              "--collect-only", "-q")
+    assert "shop/Deployment" not in excl.stdout.str() and "other/ConfigMap" in excl.stdout.str()
+
+
+def test_ini_setting_enables(pytester: pytest.Pytester, app: Path) -> None:
+    pytester.makeini(f"[pytest]\nk8s_manifests = {app.name}\nk8s_builtin_suites = false\n")
+    pytester.makepyfile("def test_w(k8s_workload):\n    assert k8s_workload.kind == 'Deployment'\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("kind: Pod\nmetadata: {name: [x\n", "bad.yaml: document 1: invalid YAML"),
+    ("apiVersion: v1\nkind: Pod\n", "bad.yaml: document 1: Pod has no metadata mapping"),
+    ("apiVersion: v1\nmetadata: {name: a}\n", "bad.yaml: document 1: object has no kind"),
+    ("# nothing here\n", "no Kubernetes objects found in 1 file(s)"),
+])
+def test_bad_input_is_a_usage_error(pytester: pytest.Pytester, content: str, message: str) -> None:
+    bad = pytester.makefile(".yaml", bad=content)
+    result = pytester.runpytest("--k8s-manifests", str(bad))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: k8shardening: cannot read the target: {bad}" in result.stderr.str() or \
+        message.startswith("no Kubernetes") and "ERROR: k8shardening: cannot read the target:" in result.stderr.str()
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_missing_and_empty_targets_are_usage_errors(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--k8s-manifests", "does-not-exist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "does-not-exist: no such file or directory" in result.stderr.str()
+    empty = pytester.mkdir("empty")
+    result = pytester.runpytest("--k8s-manifests", str(empty))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "no manifest files (*.yaml, *.yml, *.json) found" in result.stderr.str()
+
+
+def test_json_results(pytester: pytest.Pytester, app: Path) -> None:
+    out = pytester.path / "reports" / "r.json"
+    result = pytester.runpytest("--k8s-manifests", str(app), "--k8s-report-json", str(out), "-q")
+    doc = _json(out)
+    assert doc["schema"] == "k8shardening.results/v1"
+    outcomes = result.parseoutcomes()
+    s = doc["summary"]
+    assert s["total"] == len(doc["results"]) == outcomes.get("passed", 0) + outcomes.get("failed", 0) \
+        + outcomes.get("skipped", 0)
+    assert (s["passed"], s["failed"]) == (outcomes.get("passed", 0), outcomes.get("failed", 0))
+    assert s["exit_status"] == 1 and s["target"]["out_of_scope"] == {"kube-system": 1}
+    entry = next(r for r in doc["results"] if r["control"] == "nsa.pod.privileged"
+                 and r["resource"]["container"] == "migrate")
+    assert entry["outcome"] == "failed"
+    assert entry["resource"] == {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "api",
+                                 "container": "migrate", "containerType": "initContainer",
+                                 "file": str(app), "line": 1}
+    assert entry["references"]["kubescape"] == ["C-0057"] and entry["references"]["pss"] == "baseline"
+    assert entry["frameworks"] == ["nsa"] and entry["severity"] == "critical"
+    assert entry["message"].startswith("spec.template.spec.initContainers[0].securityContext.privileged=true")
+    assert entry["findings"][0]["field"] == "spec.template.spec.initContainers[0].securityContext.privileged"
+    assert entry["remediation"].startswith("Remove securityContext.privileged")
+    assert {r["outcome"] for r in doc["results"]} <= {"passed", "failed", "skipped", "error"}
+    assert len({r["nodeid"] for r in doc["results"]}) == len(doc["results"])
+
+
+def test_json_records_skips_and_errors(pytester: pytest.Pytester, app: Path) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture broke")
+
+        def test_err(k8s_workload, broken):
+            pass
+
+        def test_skip(k8s_workload):
+            pytest.skip("not today")
+    """)
+    out = pytester.path / "r.json"
+    pytester.runpytest("--k8s-manifests", str(app), "--k8s-no-builtin", "--k8s-report-json", str(out))
+    results = {r["nodeid"].split("::")[1]: r for r in _json(out)["results"]}
+    assert results["test_err[shop/Deployment/api]"]["outcome"] == "error"
+    assert "fixture broke" in results["test_err[shop/Deployment/api]"]["message"]
+    assert results["test_skip[shop/Deployment/api]"]["outcome"] == "skipped"
+    assert results["test_skip[shop/Deployment/api]"]["message"] == "not today"
+    assert results["test_skip[shop/Deployment/api]"]["control"] is None
+
+
+def test_list_controls(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--k8s-list-controls")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["CONTROL*SEVERITY*FRAMEWORKS*REFERENCES*TITLE",
+                                 "nsa.pod.privileged*critical*nsa*C-0057 KSV-0017 5.2.2 PSS baseline*",
+                                 "* controls"])
+
+
+def test_owned_pods_are_checked_on_their_owner(pytester: pytest.Pytester) -> None:
+    f = pytester.makefile(".yaml", live="""\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata: {name: api-5d4, namespace: shop, uid: rs-1}
+  spec: {template: {spec: {containers: [{name: web, image: x}]}}}
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: api-5d4-abc
+    namespace: shop
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-5d4, uid: rs-1, controller: true}]
+  spec: {containers: [{name: web, image: x}]}
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: orphan
+    namespace: shop
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: gone, uid: rs-2, controller: true}]
+  spec: {containers: [{name: web, image: x}]}
+""")
+    out = pytester.runpytest("--k8s-manifests", str(f), "-k", "host_pid", "--collect-only", "-q").stdout.str()
+    assert "shop/ReplicaSet/api-5d4]" in out and "shop/Pod/orphan]" in out
+    assert "api-5d4-abc" not in out
+
+
+def test_examples_insecure_fails_hardened_passes(pytester: pytest.Pytester) -> None:
+    bad = pytester.runpytest("--k8s-manifests", str(INSECURE), "-m", "nsa", "-q",
+                             "--k8s-report-json", "bad.json")
+    assert bad.ret == pytest.ExitCode.TESTS_FAILED
+    failed = {r["control"] for r in _json(pytester.path / "bad.json")["results"] if r["outcome"] == "failed"}
+    assert {"nsa.pod.privileged", "nsa.pod.runtime-socket", "nsa.pod.host-path", "nsa.pod.host-pid",
+            "nsa.pod.host-network", "nsa.pod.host-port", "nsa.pod.dangerous-capabilities",
+            "nsa.secrets.env-credentials", "nsa.secrets.configmap-credentials",
+            "nsa.namespaces.no-user-workloads-in-system", "nsa.pod.service-account-token"} <= failed
+    good = pytester.runpytest("--k8s-manifests", str(HARDENED), "-m", "nsa", "-q",
+                              "--k8s-report-json", "good.json")
+    assert good.ret == pytest.ExitCode.OK, good.stdout.str()
+    summary = _json(pytester.path / "good.json")["summary"]
+    assert summary["failed"] == 0 and summary["passed"] > 50 and summary["score"] == 100.0
+
+
+def _run(args: list[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd,
+                          input=stdin, capture_output=True, timeout=300)
+
+
+def test_secret_values_never_printed_or_stored(pytester: pytest.Pytester) -> None:
+    proc = _run(["--k8s-manifests", str(INSECURE), "-vv", "-rA", "--k8s-report-json", "r.json",
+                 "--junitxml", "j.xml"], pytester.path)
+    blob = proc.stdout + proc.stderr + (pytester.path / "r.json").read_bytes() + \
+        (pytester.path / "j.xml").read_bytes()
+    assert b"STRIPE_API_KEY" in blob and b"DB_PASSWORD" in blob
+    for value in SECRET_VALUES:
+        assert value.encode() not in blob, value
+
+
+def test_stdin_target(pytester: pytest.Pytester) -> None:
+    proc = _run(["--k8s-manifests", "-", "-q", "-k", "privileged"], pytester.path, stdin=APP.encode())
+    assert proc.returncode == 1, proc.stderr
+    assert b"<stdin>:1" in proc.stdout
+
+
+def test_junit_properties(pytester: pytest.Pytester, app: Path) -> None:
+    pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged and migrate", "--junitxml", "j.xml")
+    xml = (pytester.path / "j.xml").read_text()
+    assert '<property name="k8s_control" value="nsa.pod.privileged"' in xml
+    assert '<property name="k8s_severity" value="critical"' in xml
+    assert '<property name="k8s_resource" value="shop/Deployment/api:initContainer=migrate"' in xml
+
+
+def _normalised(path: Path) -> list[tuple[str, str, str | None]]:
+    return sorted((r["nodeid"], r["outcome"], r["message"]) for r in _json(path)["results"])
+
+
+def test_xdist_gives_the_same_results_as_serial(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    serial = _run(["--k8s-manifests", str(INSECURE), "--k8s-report-json", "serial.json", "-q"], pytester.path)
+    assert serial.returncode == 1, serial.stderr
+    par = _run(["--k8s-manifests", str(INSECURE), "--k8s-report-json", "par.json", "-q", "-n", "2"],
+               pytester.path)
+    assert par.returncode == 1, par.stderr
+    assert _normalised(pytester.path / "serial.json") == _normalised(pytester.path / "par.json")
+    s, p = _json(pytester.path / "serial.json")["summary"], _json(pytester.path / "par.json")["summary"]
+    assert (s["passed"], s["failed"], s["total"]) == (p["passed"], p["failed"], p["total"])
+
+
+def test_xdist_with_stdin_reads_once(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    proc = _run(["--k8s-manifests", "-", "-n", "2", "-q", "--k8s-report-json", "r.json"], pytester.path,
+                stdin=APP.encode())
+    assert proc.returncode == 1, proc.stderr
+    results = _json(pytester.path / "r.json")["results"]
+    assert any(r["resource"]["file"] == "<stdin>" for r in results)
