@@ -18,6 +18,7 @@ reports, ``--k8s-list-controls`` and the README table are made.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -167,7 +168,11 @@ def control(
         ctrl = Control(id=id, title=title, severity=severity, category=category, remediation=remediation,
                        frameworks=tuple(frameworks), references=dict(references or {}),
                        rationale=_rationale(fn), guide=guide, manual=manual)
-        REGISTRY.add(ctrl, f"{fn.__module__}.{fn.__qualname__}")
+        try:
+            where = str(Path(inspect.getfile(fn)).resolve())
+        except (TypeError, OSError):
+            where = fn.__module__
+        REGISTRY.add(ctrl, f"{where}::{fn.__qualname__}")
         marks = [pytest.mark.k8s_control(ctrl), getattr(pytest.mark, severity), getattr(pytest.mark, category)]
         marks += [getattr(pytest.mark, fw) for fw in frameworks]
         if manual:

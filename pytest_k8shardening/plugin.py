@@ -6,7 +6,6 @@ twin) the plugin registers its markers and options and does nothing else.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -58,14 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _suites_dir() -> str:
-    """The built-in suites: inside the installed package, or ``suites/`` of a source checkout."""
-    try:
-        spec = importlib.util.find_spec("pytest_k8shardening.suites")
-    except ImportError:
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        return str(Path(next(iter(spec.submodule_search_locations))).resolve())
-    return str((Path(__file__).resolve().parent.parent / "suites"))
+    from .catalog import suites_dir
+
+    return str(suites_dir())
 
 
 def _register_markers(config: pytest.Config) -> None:

@@ -291,7 +291,7 @@ class ControlPlane:
 
     def _spawn(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
         in_main_thread = threading.current_thread() is threading.main_thread()
-        with open(log, "ab") as out:
+        with open(log, "wb") as out:
             proc = subprocess.Popen(
                 args,
                 cwd=self.workdir,
@@ -396,6 +396,7 @@ class ControlPlane:
         self.audit_log = self.workdir / "audit.log"
         self.audit_policy = self.workdir / "audit-policy.yaml"
         self.audit_policy.write_text(AUDIT_POLICY)
+        self.audit_log.unlink(missing_ok=True)  # a reused workdir must not mix runs
         assert self._admin_cert is not None
         ctx = ssl.create_default_context(cafile=str(self.ca_file))
         ctx.load_cert_chain(*map(str, self._admin_cert))
