@@ -8,7 +8,7 @@ Public API for writing controls and organization tests::
 from __future__ import annotations
 
 from . import checks
-from .checks import CheckResult, Finding, NotApplicable
+from .checks import CheckResult, Finding, NotApplicable, Undetermined
 from .controls import REGISTRY, Control, ControlError, NonCompliant, assert_compliant, control
 from .model import Container, Inventory, K8sObject, Namespace, Setting, Source, Workload
 
@@ -25,6 +25,7 @@ __all__ = [
     "NonCompliant",
     "NotApplicable",
     "Setting",
+    "Undetermined",
     "Source",
     "Workload",
     "assert_compliant",

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .checks import CheckResult, Finding, NotApplicable
+from .checks import CheckResult, Finding, NotApplicable, Undetermined
 
 __all__ = [
     "CATEGORIES",
@@ -196,11 +196,13 @@ def assert_compliant(result: CheckResult | Iterable[Finding]) -> None:
     """Fail the test with the findings, skip it when the check does not apply.
 
     ``result`` is what a check returns: a list of :class:`Finding` (empty is
-    compliant) or :class:`NotApplicable`.
+    compliant), :class:`NotApplicable` or :class:`Undetermined`.
     """
     __tracebackhide__ = True
     if isinstance(result, NotApplicable):
         pytest.skip(f"not applicable: {result.reason}")
+    if isinstance(result, Undetermined):
+        pytest.skip(f"cannot evaluate: {result.reason}")
     findings = list(result)
     if findings:
         raise NonCompliant(findings)

@@ -250,6 +250,10 @@ def _make_object(raw: Any, where: str, source: Source) -> K8sObject:
     if not isinstance(kind, str) or not kind:
         raise ManifestError(f"{where}: object has no kind")
     meta = raw.get("metadata")
+    if meta is None and kind == "KubeletConfiguration":
+        # A kubelet config file (/var/lib/kubelet/config.yaml) has no metadata: name it after its file.
+        meta = {"name": os.path.splitext(os.path.basename(source.file or "kubelet"))[0]}
+        raw = {**raw, "metadata": meta}
     if not isinstance(meta, dict):
         raise ManifestError(f"{where}: {kind} has no metadata mapping")
     name = meta.get("name") or meta.get("generateName")

@@ -13,7 +13,7 @@ Nothing here imports pytest: checks are plain functions over these objects.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,6 +63,7 @@ CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(
         "StorageClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
         "ValidatingWebhookConfiguration", "VolumeAttachment", "ClusterIssuer",
         "DeviceClass", "IPAddress", "ServiceCIDR", "VolumeAttributesClass",
+        "KubeletConfiguration", "ClusterProbe", "InventoryStatus",
     }
 )
 
@@ -446,48 +447,111 @@ class Scope:
         return "; ".join(parts) or "all namespaces"
 
 
-@dataclass
+#: Kinds made by the plugin itself (probe results, scan status), not by Kubernetes.
+STATUS_KIND = "InventoryStatus"
+
+Fetcher = Callable[[str, "Inventory"], tuple[list[dict[str, Any]], "str | None"]]
+
+
 class Inventory:
-    """Everything read from the target, with the scope to check it in."""
+    """Everything read from the target, with the scope to check it in.
 
-    objects: list[K8sObject]
-    sources: list[str] = field(default_factory=list)
-    scope: Scope = field(default_factory=Scope)
-    _by_kind: dict[str, list[K8sObject]] = field(default_factory=dict, repr=False)
-    _index: dict[tuple[str, str | None, str], K8sObject] = field(default_factory=dict, repr=False)
-    _workloads: list[Workload] | None = field(default=None, repr=False)
+    A manifest inventory holds all its objects from the start. A live one
+    has a ``fetch`` function and reads each kind the first time it is asked
+    for; a kind that cannot be read is recorded with the reason
+    (:meth:`unavailable`), and checks that need it skip rather than guess.
+    """
 
-    def __post_init__(self) -> None:
-        for obj in self.objects:
-            self._by_kind.setdefault(obj.kind, []).append(obj)
-            self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
+    def __init__(self, objects: list[K8sObject], sources: list[str] | None = None, scope: Scope | None = None,
+                 *, fetch: Fetcher | None = None, default_kinds: Iterable[str] = (),
+                 fetched: Iterable[str] = (), unavailable: Mapping[str, str] | None = None) -> None:
+        self.objects: list[K8sObject] = []
+        self.sources = list(sources or [])
+        self.scope = scope or Scope()
+        self.fetch = fetch
+        self.default_kinds = tuple(default_kinds)
+        self._fetched: set[str] = set(fetched)
+        self._unavailable: dict[str, str] = dict(unavailable or {})
+        self._by_kind: dict[str, list[K8sObject]] = {}
+        self._index: dict[tuple[str, str | None, str], K8sObject] = {}
+        self._workloads: list[Workload] | None = None
+        for obj in objects:
+            if obj.kind == STATUS_KIND:
+                self._unavailable.update(obj.raw.get("unavailable") or {})
+                self._fetched.update(obj.raw.get("fetched") or ())
+                continue
+            self._add(obj)
+
+    def _add(self, obj: K8sObject) -> None:
+        self.objects.append(obj)
+        self._by_kind.setdefault(obj.kind, []).append(obj)
+        self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
+
+    # -- live reads --------------------------------------------------------
+    def ensure(self, *kinds: str) -> None:
+        """Read ``kinds`` from the live source, once each (no-op for manifests)."""
+        if self.fetch is None:
+            return
+        for kind in kinds:
+            if kind in self._fetched:
+                continue
+            self._fetched.add(kind)
+            raws, why = self.fetch(kind, self)
+            if why:
+                self._unavailable[kind] = why
+            for raw in raws:
+                self._add(K8sObject(raw, Source(None)))
+            if kind in WORKLOAD_KINDS:
+                self._workloads = None
+
+    def unavailable(self, kind: str) -> str | None:
+        """Why ``kind`` could not be read (a 403, say), or None when it was read."""
+        self.ensure(kind)
+        return self._unavailable.get(kind)
+
+    @property
+    def unavailable_kinds(self) -> dict[str, str]:
+        return dict(sorted(self._unavailable.items()))
+
+    @property
+    def fetched(self) -> set[str]:
+        return set(self._fetched)
+
+    def status_object(self) -> dict[str, Any]:
+        """What was read and what could not be, as an object a snapshot can carry."""
+        return {"apiVersion": "k8shardening.io/v1", "kind": STATUS_KIND, "metadata": {"name": "inventory"},
+                "fetched": sorted(self._fetched), "unavailable": self.unavailable_kinds}
 
     # -- lookups ---------------------------------------------------------
     def of_kind(self, *kinds: str) -> list[K8sObject]:
         """All objects of these kinds, in scope or not, in input order."""
+        self.ensure(*kinds)
         if len(kinds) == 1:
             return list(self._by_kind.get(kinds[0], ()))
         return [o for o in self.objects if o.kind in kinds]
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+        self.ensure(kind)
         return self._index.get((kind, namespace, name))
 
     def kinds(self) -> dict[str, int]:
         return {k: len(v) for k, v in sorted(self._by_kind.items())}
 
     def in_namespace(self, kind: str, namespace: str) -> list[K8sObject]:
+        self.ensure(kind)
         return [o for o in self._by_kind.get(kind, ()) if o.namespace == namespace]
 
     # -- scoped views ----------------------------------------------------
     def all_workloads(self) -> list[Workload]:
-        """Every workload, in or out of scope, except Pods and ReplicaSets whose
-        controlling owner is itself in the inventory (their template is checked
-        once, on the owner)."""
+        """Every workload, in or out of scope, except those whose controlling
+        owner is a workload in the inventory (a Deployment's ReplicaSets and
+        their Pods are checked once, on the Deployment)."""
+        self.ensure(*WORKLOAD_KINDS)
         if self._workloads is None:
-            uids = {o.uid for o in self.objects if o.uid}
+            owners = {o.uid: o.kind for o in self.objects if o.uid and o.kind in WORKLOAD_KINDS}
             result = []
             for obj in self.objects:
-                if obj.kind in WORKLOAD_KINDS and not self._owned_by_known(obj, uids):
+                if obj.kind in WORKLOAD_KINDS and not self._owned_by_known(obj, owners):
                     try:
                         result.append(Workload(obj, self))
                     except InvalidObject as exc:
@@ -495,13 +559,13 @@ class Inventory:
             self._workloads = result
         return self._workloads
 
-    def _owned_by_known(self, obj: K8sObject, uids: set[str]) -> bool:
+    def _owned_by_known(self, obj: K8sObject, owners: dict[str, str]) -> bool:
         for ref in obj.metadata.get("ownerReferences") or ():
-            if not isinstance(ref, dict) or not ref.get("controller"):
-                continue
-            if ref.get("uid") in uids:
+            if not isinstance(ref, dict) or not ref.get("controller") or ref.get("kind") not in WORKLOAD_KINDS:
+                continue  # a static pod's owner is its Node: it is checked as itself
+            if ref.get("uid") in owners:
                 return True
-            if ref.get("kind") in WORKLOAD_KINDS and self.get(ref["kind"], obj.namespace, ref.get("name", "")):
+            if self._index.get((ref["kind"], obj.namespace, ref.get("name", ""))):
                 return True
         return False
 
@@ -515,10 +579,15 @@ class Inventory:
 
     def objects_in_scope(self, kinds: Iterable[str] | None = None, *,
                          ignore_system_default: bool = False) -> list[K8sObject]:
-        pool = self.objects if kinds is None else self.of_kind(*kinds)
+        if kinds is None:
+            self.ensure(*self.default_kinds)
+            pool = self.objects
+        else:
+            pool = self.of_kind(*kinds)
         return [o for o in pool if self.scope.contains(o.namespace, ignore_system_default=ignore_system_default)]
 
     def namespaces(self, *, ignore_system_default: bool = False) -> list[Namespace]:
+        self.ensure("Namespace")
         declared = {o.name: o for o in self._by_kind.get("Namespace", ())}
         names = set(declared) | {o.namespace for o in self.objects if o.namespace}
         return [Namespace(n, declared.get(n)) for n in sorted(names)

@@ -21,6 +21,32 @@ def add_options(parser: pytest.Parser) -> None:
              "or - for stdin. Repeatable. Turns the plugin on and adds the built-in suites.",
     )
     group.addoption(
+        "--k8s-context", action="store", dest="k8s_context", metavar="NAME", default=None,
+        help="Check the live cluster of kubeconfig context NAME (read-only).",
+    )
+    group.addoption(
+        "--k8s-kubeconfig", action="store", dest="k8s_kubeconfig", metavar="PATH", default=None,
+        help="Check the live cluster of this kubeconfig (its current context unless --k8s-context).",
+    )
+    group.addoption(
+        "--k8s-in-cluster", action="store_true", dest="k8s_in_cluster", default=False,
+        help="Check the cluster this pod runs in, with its service account (e.g. from a Job).",
+    )
+    group.addoption(
+        "--k8s-kind", action="store_true", dest="k8s_kind", default=False,
+        help="Create a throwaway kind cluster, check it, and delete it afterwards (needs kind and a container "
+             "engine).",
+    )
+    group.addoption(
+        "--k8s-kind-config", action="store", dest="k8s_kind_config", metavar="PATH", default=None,
+        help="kind cluster configuration file for --k8s-kind.",
+    )
+    group.addoption(
+        "--k8s-save-snapshot", action="store", dest="k8s_save_snapshot", metavar="PATH", default=None,
+        help="Save what was read from the live cluster to PATH (YAML List, or JSON if PATH ends in .json), "
+             "to re-run offline with --k8s-manifests PATH.",
+    )
+    group.addoption(
         "--k8s-namespace", action="append", dest="k8s_namespaces", metavar="NS", default=None,
         help="Only check objects in namespace NS (globs allowed). Repeatable.",
     )
@@ -63,6 +89,12 @@ class Settings:
     """The resolved options: command line first, then ini, then defaults."""
 
     manifests: tuple[str, ...] = ()
+    context: str | None = None
+    kubeconfig: str | None = None
+    in_cluster: bool = False
+    kind: bool = False
+    kind_config: str | None = None
+    save_snapshot: Path | None = None
     scope: Scope = Scope()
     builtin: bool = True
     report_json: Path | None = None
@@ -71,9 +103,13 @@ class Settings:
     list_controls: bool = False
 
     @property
+    def live(self) -> bool:
+        return bool(self.context or self.kubeconfig or self.in_cluster or self.kind)
+
+    @property
     def enabled(self) -> bool:
         """The plugin acts only when a target is given."""
-        return bool(self.manifests)
+        return bool(self.manifests) or self.live
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -92,7 +128,26 @@ class Settings:
                 raise ValueError
         except ValueError:
             raise pytest.UsageError(f"k8s_max_file_size must be a positive number of bytes, not {raw_size!r}") from None
+        live = [name for name, on in (("--k8s-context/--k8s-kubeconfig", opt.k8s_context or opt.k8s_kubeconfig),
+                                      ("--k8s-in-cluster", opt.k8s_in_cluster), ("--k8s-kind", opt.k8s_kind)) if on]
+        if len(live) > 1:
+            raise pytest.UsageError(f"choose one live target, not {' and '.join(live)}")
+        if live and opt.k8s_manifests:
+            raise pytest.UsageError(f"choose either --k8s-manifests or a live cluster ({live[0]}), not both")
+        if opt.k8s_kind_config and not opt.k8s_kind:
+            raise pytest.UsageError("--k8s-kind-config needs --k8s-kind")
+        if opt.k8s_save_snapshot and not live:
+            raise pytest.UsageError("--k8s-save-snapshot needs a live cluster (--k8s-context, --k8s-kubeconfig, "
+                                    "--k8s-in-cluster or --k8s-kind)")
+        if live:
+            manifests = []
         return cls(
+            context=opt.k8s_context,
+            kubeconfig=opt.k8s_kubeconfig,
+            in_cluster=bool(opt.k8s_in_cluster),
+            kind=bool(opt.k8s_kind),
+            kind_config=opt.k8s_kind_config,
+            save_snapshot=Path(opt.k8s_save_snapshot) if opt.k8s_save_snapshot else None,
             manifests=tuple(manifests),
             scope=Scope(tuple(include), tuple(exclude), bool(include_system)),
             builtin=bool(builtin),

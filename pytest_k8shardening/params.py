@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from .model import Container, Inventory, K8sObject, Namespace, Workload
+from .model import WORKLOAD_KINDS, Container, Inventory, K8sObject, Namespace, Workload
 
 __all__ = ["TARGET_FIXTURES", "parametrize", "subject_of"]
 
 #: Target fixtures, most specific first.
 TARGET_FIXTURES: tuple[str, ...] = ("k8s_container", "k8s_workload", "k8s_object", "k8s_namespace")
-_SELECT_KEYS = frozenset({"kinds", "namespaces", "include_system", "container_types", "where"})
+_SELECT_KEYS = frozenset({"kinds", "namespaces", "include_system", "container_types", "where", "empty_reason"})
 
 Subject = Container | Workload | K8sObject | Namespace
 
@@ -71,28 +71,50 @@ _WHAT = {"k8s_container": "containers", "k8s_workload": "workloads", "k8s_object
          "k8s_namespace": "namespaces"}
 
 
+def _needed_kinds(target: str, inv: Inventory, opts: dict[str, Any]) -> list[str]:
+    kinds = list(opts.get("kinds") or ())
+    if target in ("k8s_container", "k8s_workload"):
+        return [k for k in WORKLOAD_KINDS if not kinds or k in kinds]
+    if target == "k8s_namespace":
+        return ["Namespace"]
+    return kinds or list(inv.default_kinds)
+
+
 def parametrize(metafunc: pytest.Metafunc, inventory: Inventory | None) -> None:
-    """Parametrize ``metafunc`` over the inventory, if it asks for a target fixture."""
+    """Parametrize ``metafunc`` over the inventory, if it asks for a target fixture.
+
+    Kinds that could not be read (live clusters: a 403) add one skipped item
+    naming them and the server's reasons, so the gap shows in every report.
+    """
     names = metafunc.fixturenames
     target = next((name for name in TARGET_FIXTURES if name in names), None)
     if target is None:
         return
     opts = _select_options(metafunc)
-    values = _values(target, inventory, opts) if inventory is not None else []
+    values: list[Any] = list(_values(target, inventory, opts)) if inventory is not None else []
+    ids = [v.id for v in values]
+    if inventory is not None:
+        missing = {k: why for k in _needed_kinds(target, inventory, opts) if (why := inventory.unavailable(k))}
+        if missing:
+            reason = "; ".join(f"cannot read {kind}: {why}" for kind, why in missing.items())
+            values.append(pytest.param(None, marks=pytest.mark.skip(reason=reason)))
+            ids.append("unavailable:" + ",".join(missing))
     if not values:
         what = _WHAT[target]
         kinds = opts.get("kinds")
         if kinds:
             what = f"{', '.join(kinds)} objects"
         if inventory is None:
-            reason = "no Kubernetes target: pass --k8s-manifests PATH"
+            reason = "no Kubernetes target: pass --k8s-manifests PATH or a live cluster option"
+        elif opts.get("empty_reason"):
+            reason = opts["empty_reason"]
         elif opts.get("namespaces"):
             reason = f"no {what} in namespaces {', '.join(opts['namespaces'])} within scope"
         else:
             reason = f"no {what} in scope ({inventory.scope.describe()})"
         metafunc.parametrize(target, [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none")])
         return
-    metafunc.parametrize(target, values, ids=[v.id for v in values])
+    metafunc.parametrize(target, values, ids=ids)
 
 
 def subject_of(item: pytest.Item) -> Subject | None:

@@ -48,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = K8sSession(config, settings)
     config.pluginmanager.register(session, _SESSION)
     if not hasattr(config, "workerinput"):
-        collector = results.ResultsCollector(config, session.target_summary(), settings.report_json)
+        collector = results.ResultsCollector(config, session.target_summary, settings.report_json)
         config.pluginmanager.register(collector, _RESULTS)
     if settings.builtin:
         suites = _suites_dir()
@@ -74,7 +74,7 @@ def _register_markers(config: pytest.Config) -> None:
     add("markers", "k8s_control(control): the compliance control a test implements; set by "
                    "@pytest_k8shardening.control(...), read by the reports (pytest-k8shardening).")
     add("markers", "k8s_select(kinds=[...], namespaces=[...], include_system=False, container_types=[...], "
-                   "where=callable): narrow the objects a k8s_* fixture is parametrized over. "
+                   "where=callable, empty_reason=str): narrow the objects a k8s_* fixture is parametrized over. "
                    "Example: @pytest.mark.k8s_select(kinds=['ConfigMap']) (pytest-k8shardening).")
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,10 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
 class ResultsCollector:
     """Folds reports into one entry per item; writes JSON; prints the summary."""
 
-    def __init__(self, config: pytest.Config, target: dict[str, Any], json_path: Path | None) -> None:
+    def __init__(self, config: pytest.Config, target: Callable[[], dict[str, Any]], json_path: Path | None) -> None:
         self.config = config
-        self.target = target
+        self._target = target
+        self._target_cache: dict[str, Any] | None = None
         self.json_path = json_path
         self.results: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
@@ -152,6 +154,12 @@ class ResultsCollector:
             "remediation": ctrl.get("remediation"),
         })
 
+    @property
+    def target(self) -> dict[str, Any]:
+        if self._target_cache is None:
+            self._target_cache = self._target()
+        return self._target_cache
+
     def summary(self, exitstatus: int | None = None) -> dict[str, Any]:
         outcomes = Counter(r["outcome"] for r in self.results)
         failed_sev = Counter(r["severity"] or "none" for r in self.results if r["outcome"] == "failed")
@@ -195,11 +203,17 @@ class ResultsCollector:
         if verbose:
             tr.write_sep("-", "k8shardening summary")
             t = self.target
-            tr.write_line(f"target: {t['objects']} objects from {len(t['sources'])} file(s)")
+            src = t["sources"]
+            where = ", ".join(src) if len(src) <= 3 else f"{len(src)} files"
+            tr.write_line(f"target: {t['objects']} objects read from {where}")
             tr.write_line(f"scope: {t['scope']}")
             if t["out_of_scope"]:
                 left = ", ".join(f"{ns} ({n})" for ns, n in t["out_of_scope"].items())
                 tr.write_line(f"out of scope: {left}")
+            for kind, why in t.get("unavailable", {}).items():
+                tr.write_line(f"not readable, tests needing it skipped: {kind}: {why}")
+        elif self.target.get("unavailable"):
+            tr.write_line("not readable, tests needing them skipped: " + ", ".join(self.target["unavailable"]))
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
         tr.write_line(f"compliance: {s['passed']} passed, {s['failed']} failed"

@@ -1,19 +1,23 @@
 """The state of one compliance run: settings, inventory, and the plugin objects.
 
-The process that starts the run reads the target once. Under pytest-xdist it
+The process that starts the run reads the target. Under pytest-xdist it
 hands the inventory to its workers as a snapshot file (``workerinput``), so
-every worker collects the same items from one read.
+every worker collects the same items from one read of the cluster.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .loader import ManifestError, load_inventory
 from .model import InvalidObject, Inventory, K8sObject, Source
@@ -22,24 +26,31 @@ from .options import Settings
 __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
 WORKER_INPUT_KEY = "k8shardening_inventory"
+WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
 
-def _snapshot(inv: Inventory, path: Path) -> None:
+def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
     doc = {
         "sources": inv.sources,
+        "fetched": sorted(inv.fetched),
+        "unavailable": inv.unavailable_kinds,
         "objects": [[o.raw, o.source.file, o.source.line, o.source.document] for o in inv.objects],
     }
     with path.open("w", encoding="utf-8") as fh:
         json.dump(doc, fh, separators=(",", ":"))
 
 
-def _from_snapshot(path: str, settings: Settings) -> Inventory:
+def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> Inventory:
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     objects = [K8sObject(raw, Source(file, line, document)) for raw, file, line, document in doc["objects"]]
-    return Inventory(objects, sources=doc["sources"], scope=settings.scope)
+    from .live import DEFAULT_KINDS
+
+    return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
+                     default_kinds=DEFAULT_KINDS if fetch else (), fetched=doc["fetched"],
+                     unavailable=doc["unavailable"])
 
 
 class K8sSession:
@@ -49,42 +60,145 @@ class K8sSession:
         self.config = config
         self.settings = settings
         self._tmpdir: Path | None = None
+        self._kind_cluster: str | None = None
+        self.kubeconfig = settings.kubeconfig
+        self.cluster: Any = None
         self.inventory: Inventory | None = None
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-        if workerinput is not None and WORKER_INPUT_KEY in workerinput:
-            self.inventory = _from_snapshot(workerinput[WORKER_INPUT_KEY], settings)
-        elif settings.manifests:
-            try:
+        try:
+            if workerinput is not None and WORKER_INPUT_KEY in workerinput:
+                self.kubeconfig = workerinput.get(WORKER_KUBECONFIG_KEY) or self.kubeconfig
+                fetch = self._lazy_fetch() if settings.live else None
+                self.inventory = _read_worker_snapshot(workerinput[WORKER_INPUT_KEY], settings, fetch)
+            elif settings.live:
+                self._open_live()
+            elif settings.manifests:
                 self.inventory = load_inventory(settings.manifests, settings.scope,
                                                 max_bytes=settings.max_file_size,
                                                 stdin=config.stash.get(STDIN_KEY, None))
-            except (ManifestError, InvalidObject) as exc:
-                raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
+        except (ManifestError, InvalidObject) as exc:
+            raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
 
+    # -- live ------------------------------------------------------------
+    def _connect(self) -> Any:
+        from .live import ClusterAccessError, connect
+
+        try:
+            cluster = connect(kubeconfig=self.kubeconfig, context=self.settings.context,
+                              in_cluster=self.settings.in_cluster)
+            cluster.version()  # fail now, clearly, if the server is unreachable or refuses us
+        except ClusterAccessError as exc:
+            raise pytest.UsageError(f"k8shardening: cannot read the cluster: {exc}") from None
+        return cluster
+
+    def _lazy_fetch(self) -> Any:
+        from .live import fetcher
+
+        def fetch(kind: str, inventory: Inventory) -> Any:
+            if self.cluster is None:
+                self.cluster = self._connect()
+            return fetcher(self.cluster)(kind, inventory)
+
+        return fetch
+
+    def _open_live(self) -> None:
+        from .live import DEFAULT_KINDS, fetcher
+
+        if self.settings.kind:
+            self._create_kind_cluster()
+        self.cluster = self._connect()
+        self.inventory = Inventory([], sources=[f"cluster {self.cluster.server}"], scope=self.settings.scope,
+                                   fetch=fetcher(self.cluster), default_kinds=DEFAULT_KINDS)
+
+    def _create_kind_cluster(self) -> None:
+        kind = shutil.which("kind")
+        if kind is None:
+            raise pytest.UsageError("k8shardening: --k8s-kind needs the `kind` command on PATH "
+                                    "(https://kind.sigs.k8s.io), and a running Docker or Podman")
+        engines = [e for e in ("docker", "podman") if shutil.which(e)]
+        running = any(subprocess.run([e, "info"], capture_output=True, timeout=60).returncode == 0 for e in engines)
+        if not running:
+            raise pytest.UsageError("k8shardening: --k8s-kind needs a running container engine (Docker or Podman); "
+                                    + ("none answers `info`" if engines else "neither docker nor podman is installed"))
+        self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
+        name = f"k8sh-{uuid.uuid4().hex[:8]}"
+        kubeconfig = self._tmpdir / "kind.kubeconfig"
+        cmd = [kind, "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s"]
+        if self.settings.kind_config:
+            cmd += ["--config", self.settings.kind_config]
+        self._kind_cluster = name
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            self._delete_kind_cluster()
+            raise pytest.UsageError(f"k8shardening: `kind create cluster` failed:\n{proc.stderr[-2000:]}")
+        self.kubeconfig = str(kubeconfig)
+
+    def _delete_kind_cluster(self) -> None:
+        if self._kind_cluster:
+            subprocess.run(["kind", "delete", "cluster", "--name", self._kind_cluster], capture_output=True,
+                           timeout=300)
+            self._kind_cluster = None
+
+    # -- reporting -------------------------------------------------------
     def target_summary(self) -> dict[str, Any]:
         inv = self.inventory
         if inv is None:
             return {"sources": [], "objects": 0, "kinds": {}, "scope": self.settings.scope.describe(),
-                    "out_of_scope": {}}
-        return {
+                    "out_of_scope": {}, "unavailable": {}}
+        summary = {
             "sources": inv.sources,
             "objects": len(inv.objects),
             "kinds": inv.kinds(),
             "scope": inv.scope.describe(),
             "out_of_scope": inv.out_of_scope(),
+            "unavailable": inv.unavailable_kinds,
         }
+        if self.cluster is not None:
+            summary["requests"] = self.cluster.requests
+        return summary
 
-    # -- xdist -----------------------------------------------------------
+    def save_snapshot(self, path: Path) -> None:
+        """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline."""
+        from .live import DEFAULT_KINDS
+
+        inv = self.inventory
+        assert inv is not None
+        inv.ensure(*DEFAULT_KINDS)
+        doc = {"apiVersion": "v1", "kind": "List", "metadata": {},
+               "items": [o.raw for o in inv.objects] + [inv.status_object()]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            if path.suffix == ".json":
+                json.dump(doc, fh)
+            else:
+                yaml.dump(doc, fh, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+        os.replace(tmp, path)
+
+    # -- hooks -----------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        """xdist: read the cluster once, here, and hand the result to every worker."""
         if self.inventory is None:
             return
-        if self._tmpdir is None:
-            self._tmpdir = Path(tempfile.mkdtemp(prefix="k8shardening-"))
-            _snapshot(self.inventory, self._tmpdir / "inventory.json")
+        if self._tmpdir is None or not (self._tmpdir / "inventory.json").exists():
+            if self.settings.live:
+                from .live import DEFAULT_KINDS
+
+                self.inventory.ensure(*DEFAULT_KINDS)
+            self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
+            _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json")
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
+        if self.kubeconfig:
+            node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.settings.save_snapshot and not hasattr(self.config, "workerinput") and self.inventory is not None:
+            self.save_snapshot(self.settings.save_snapshot)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._delete_kind_cluster()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None

@@ -343,4 +343,4 @@ def test_xdist_with_stdin_reads_once(pytester: pytest.Pytester) -> None:
                 stdin=APP.encode())
     assert proc.returncode == 1, proc.stderr
     results = _json(pytester.path / "r.json")["results"]
-    assert any(r["resource"]["file"] == "<stdin>" for r in results)
+    assert any(r["resource"] and r["resource"]["file"] == "<stdin>" for r in results)

@@ -4,8 +4,9 @@ A check takes a :class:`~pytest_k8shardening.model.Container`,
 :class:`~pytest_k8shardening.model.Workload`, :class:`~pytest_k8shardening.model.Namespace`
 or :class:`~pytest_k8shardening.model.K8sObject` and returns a
 :data:`CheckResult`: an empty list when compliant, a list of
-:class:`Finding` when not, or :class:`NotApplicable` when the control does
-not apply to that object (it is then reported as skipped with the reason).
+:class:`Finding` when not, :class:`NotApplicable` when the control does
+not apply to that object, or :class:`Undetermined` when the data needed to
+decide could not be read (both are reported as skipped with the reason).
 
 Checks never import pytest; the tests in ``suites/`` turn their results into
 outcomes with :func:`pytest_k8shardening.assert_compliant`.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "Finding", "NotApplicable"]
+__all__ = ["CheckResult", "Finding", "NotApplicable", "Undetermined"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +41,14 @@ class NotApplicable:
     reason: str
 
 
-CheckResult = list[Finding] | NotApplicable
+@dataclass(frozen=True, slots=True)
+class Undetermined:
+    """The check needs data that could not be read (a forbidden kind, say).
+
+    Reported as skipped with the reason: never as a pass.
+    """
+
+    reason: str
+
+
+CheckResult = list[Finding] | NotApplicable | Undetermined

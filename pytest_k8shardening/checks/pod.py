@@ -12,7 +12,7 @@ import posixpath
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import CheckResult, Finding, NotApplicable
+from . import CheckResult, Finding, NotApplicable, Undetermined
 
 __all__ = [
     "BASELINE_CAPABILITIES",
@@ -400,6 +400,9 @@ def service_account_token(w: Workload) -> CheckResult:
         return [Finding(f"{path}=true mounts the token of ServiceAccount {sa_name}", path)]
     inv = w.inventory
     sa = inv.service_account(w.namespace or "default", sa_name) if inv is not None else None
+    if sa is None and inv is not None and (why := inv.unavailable("ServiceAccount")):
+        return Undetermined(f"the pod leaves automountServiceAccountToken to its ServiceAccount, and "
+                            f"ServiceAccounts cannot be read: {why}")
     if sa is None:
         return [Finding(f"{path} is not set and ServiceAccount {w.namespace}/{sa_name} is not among the inputs; "
                         "the token is mounted by default", path)]
@@ -427,6 +430,9 @@ def _limit(c: Container, resource: str) -> CheckResult:
                 item = mapping(item)
                 if item.get("type") == "Container" and mapping(item.get("default")).get(resource) not in (None, ""):
                     return []  # the LimitRange admission plugin fills it in
+        if why := inv.unavailable("LimitRange"):
+            return Undetermined(f"resources.limits.{resource} is not set, and LimitRanges (which could give a "
+                                f"default) cannot be read: {why}")
     return [Finding(f"resources.limits.{resource} is not set, and no LimitRange in namespace {w.namespace} "
                     f"gives a default {resource} limit", f"{c.path}.resources.limits.{resource}")]
 

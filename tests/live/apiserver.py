@@ -240,6 +240,7 @@ class ControlPlane:
         self.audit_policy: Path = Path()
         self.ca_file: Path = Path()
         self.apiserver_args: list[str] = []
+        self.etcd_args: list[str] = []
         self.version: str = ""
         self.apiserver_log: Path = Path()
         self.etcd_log: Path = Path()
@@ -331,6 +332,7 @@ class ControlPlane:
                 "--unsafe-no-fsync=true",
                 "--log-level=warn",
             ]
+            self.etcd_args = args[1:]
             self._etcd = self._spawn(args, self.etcd_log)
             deadline = time.monotonic() + self.startup_timeout
             while time.monotonic() < deadline:

@@ -1,0 +1,331 @@
+"""Control-plane checks, from the flags of the static pods in kube-system.
+
+kubeadm and kind run kube-apiserver, etcd, kube-controller-manager and
+kube-scheduler as static pods; their mirror pods show the flags in
+``command`` (kubeadm, kind) or ``args`` (RKE2, k3s-style manifests). The same
+checks run on those Pod manifests given as files (``/etc/kubernetes/manifests``).
+Managed clusters (EKS, GKE, AKS) show no such pods: the tests then skip,
+saying so, instead of passing.
+
+A flag that is not set is judged by the component's default for the
+versions upstream still supports, and the message says it is the default.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+
+from ..model import Container, Workload
+from . import CheckResult, Finding, NotApplicable, Undetermined
+
+__all__ = [
+    "COMPONENTS",
+    "Flags",
+    "component_of",
+    "flags_of",
+]
+
+COMPONENTS: tuple[str, ...] = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler")
+
+
+class Flags:
+    """Parsed ``--flag=value`` / ``--flag value`` arguments of one container."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        argv = [str(a) for a in (container.raw.get("command") or [])] + \
+               [str(a) for a in (container.raw.get("args") or [])]
+        self.values: dict[str, str] = {}
+        i = 0
+        while i < len(argv):
+            arg = argv[i]
+            if arg.startswith("--"):
+                name, eq, value = arg[2:].partition("=")
+                if not eq and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                    value = argv[i + 1]
+                    i += 1
+                elif not eq:
+                    value = "true"
+                self.values[name] = value
+            i += 1
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def list(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+    def path(self, name: str) -> str:
+        return f"{self.container.path}.command (--{name})"
+
+    def is_true(self, name: str, default: bool) -> bool:
+        value = self.values.get(name)
+        if value is None:
+            return default
+        return value.lower() in ("true", "1", "t", "yes")
+
+
+def component_of(w: Workload) -> str | None:
+    """Which control-plane component a pod runs, from its command or labels."""
+    for c in w.containers:
+        argv = [str(a) for a in (c.raw.get("command") or c.raw.get("args") or [])]
+        if argv and posixpath.basename(argv[0]) in COMPONENTS:
+            return posixpath.basename(argv[0])
+    label = {**w.obj.labels, **(w.pod_meta.get("labels") or {})}.get("component")
+    return label if label in COMPONENTS else None
+
+
+def flags_of(w: Workload, component: str) -> Flags | None:
+    """The flags of the container that runs ``component``."""
+    for c in w.containers:
+        argv = [str(a) for a in (c.raw.get("command") or [])]
+        if argv and posixpath.basename(argv[0]) == component:
+            return Flags(c)
+    for c in w.containers:
+        if c.name == component:
+            return Flags(c)
+    return Flags(w.containers[0]) if w.containers else None
+
+
+def is_component(component: str) -> Callable[[Workload], bool]:
+    """A ``k8s_select(where=...)`` predicate for the pods of one component."""
+    def pred(w: Workload) -> bool:
+        return w.kind == "Pod" and component_of(w) == component
+    return pred
+
+
+def _flags(w: Workload, component: str) -> Flags | NotApplicable:
+    f = flags_of(w, component)
+    return f if f is not None else NotApplicable(f"the pod has no {component} container")
+
+
+def _require(f: Flags, *names: str) -> list[Finding]:
+    return [Finding(f"--{n} is not set", f.path(n)) for n in names if not f.get(n)]
+
+
+# ------------------------------------------------------------------ kube-apiserver
+def apiserver_anonymous_auth(w: Workload) -> CheckResult:
+    """kube-apiserver ``--anonymous-auth`` must be false (default: true)."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    value = f.get("anonymous-auth")
+    if value is None and f.get("authentication-config"):
+        return Undetermined("anonymous access is configured in the --authentication-config file, "
+                            "which the API does not show")
+    if value is None:
+        return [Finding("--anonymous-auth is not set, and defaults to true", f.path("anonymous-auth"))]
+    if f.is_true("anonymous-auth", True):
+        return [Finding(f"--anonymous-auth={value}", f.path("anonymous-auth"))]
+    return []
+
+
+def apiserver_authorization_mode(w: Workload) -> CheckResult:
+    """``--authorization-mode`` must include Node and RBAC and never AlwaysAllow."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    if f.get("authorization-config") and not f.get("authorization-mode"):
+        return Undetermined("authorization is configured in the --authorization-config file, "
+                            "which the API does not show")
+    modes = f.list("authorization-mode") or ["AlwaysAllow"]
+    shown = ",".join(modes) + ("" if f.get("authorization-mode") else " (the default)")
+    findings = []
+    if "AlwaysAllow" in modes:
+        findings.append(Finding(f"--authorization-mode={shown} includes AlwaysAllow: every request is authorized",
+                                f.path("authorization-mode")))
+    for needed in ("Node", "RBAC"):
+        if needed not in modes:
+            findings.append(Finding(f"--authorization-mode={shown} does not include {needed}",
+                                    f.path("authorization-mode")))
+    return findings
+
+
+def apiserver_no_token_file(w: Workload) -> CheckResult:
+    """``--token-auth-file`` must not be set: static tokens never expire and cannot be revoked."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    if f.get("token-auth-file"):
+        return [Finding(f"--token-auth-file={f.get('token-auth-file')} enables static bearer tokens",
+                        f.path("token-auth-file"))]
+    return []
+
+
+def apiserver_audit_logging(w: Workload) -> CheckResult:
+    """``--audit-policy-file`` and a backend (``--audit-log-path`` or ``--audit-webhook-config-file``)."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    findings = _require(f, "audit-policy-file")
+    if not f.get("audit-log-path") and not f.get("audit-webhook-config-file"):
+        findings.append(Finding("neither --audit-log-path nor --audit-webhook-config-file is set: audit events "
+                                "go nowhere", f.path("audit-log-path")))
+    return findings
+
+
+#: Retention the CIS benchmark asks for (the guide's example keeps 1825 days).
+AUDIT_RETENTION = {"audit-log-maxage": 30, "audit-log-maxbackup": 10, "audit-log-maxsize": 100}
+
+
+def apiserver_audit_retention(w: Workload) -> CheckResult:
+    """A log backend must keep enough: ``--audit-log-maxage`` >= 30 days, ``maxbackup`` >= 10, ``maxsize`` >= 100 MB."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    path = f.get("audit-log-path")
+    if not path:
+        return NotApplicable("no --audit-log-path: retention of a log file does not apply")
+    if path == "-":
+        return NotApplicable("--audit-log-path=- writes to stdout; retention is the log collector's")
+    findings = []
+    for flag, minimum in AUDIT_RETENTION.items():
+        value = f.get(flag)
+        try:
+            ok = value is not None and int(value) >= minimum
+        except ValueError:
+            ok = False
+        if not ok:
+            shown = f"={value}" if value is not None else " is not set"
+            findings.append(Finding(f"--{flag}{shown}; at least {minimum} is expected", f.path(flag)))
+    return findings
+
+
+def apiserver_encryption_at_rest(w: Workload) -> CheckResult:
+    """``--encryption-provider-config`` must be set, or Secrets sit in etcd as plain base64."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    return _require(f, "encryption-provider-config")
+
+
+def apiserver_etcd_tls(w: Workload) -> CheckResult:
+    """The API server must talk to etcd over TLS with a client certificate and a CA."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    findings = _require(f, "etcd-certfile", "etcd-keyfile", "etcd-cafile")
+    plain = [s for s in f.list("etcd-servers") if s.startswith("http://")]
+    if plain:
+        findings.append(Finding(f"--etcd-servers uses plain HTTP: {', '.join(plain)}", f.path("etcd-servers")))
+    return findings
+
+
+_WEAK_TLS = {"VersionTLS10", "VersionTLS11"}
+
+
+def apiserver_tls_min_version(w: Workload) -> CheckResult:
+    """``--tls-min-version`` must not allow TLS 1.0 or 1.1 (unset is TLS 1.2 on supported versions)."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    value = f.get("tls-min-version")
+    if value in _WEAK_TLS:
+        return [Finding(f"--tls-min-version={value} allows TLS below 1.2", f.path("tls-min-version"))]
+    return []
+
+
+def apiserver_no_insecure_port(w: Workload) -> CheckResult:
+    """No plain-HTTP port: ``--insecure-port`` unset or 0, and ``--secure-port`` not 0."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    findings = []
+    if f.get("insecure-port") not in (None, "0"):
+        findings.append(Finding(f"--insecure-port={f.get('insecure-port')} serves the API without TLS or "
+                                "authentication", f.path("insecure-port")))
+    if f.get("secure-port") == "0":
+        findings.append(Finding("--secure-port=0 turns off the TLS port", f.path("secure-port")))
+    return findings
+
+
+def apiserver_kubelet_tls(w: Workload) -> CheckResult:
+    """The API server must authenticate to kubelets and verify their certificates."""
+    f = _flags(w, "kube-apiserver")
+    if isinstance(f, NotApplicable):
+        return f
+    return _require(f, "kubelet-client-certificate", "kubelet-client-key", "kubelet-certificate-authority")
+
+
+# ------------------------------------------------------------------ etcd
+def etcd_client_tls(w: Workload) -> CheckResult:
+    """etcd serves clients over TLS and requires client certificates; no auto-generated certificates."""
+    f = _flags(w, "etcd")
+    if isinstance(f, NotApplicable):
+        return f
+    findings = _require(f, "cert-file", "key-file", "trusted-ca-file")
+    if not f.is_true("client-cert-auth", False):
+        findings.append(Finding(f"--client-cert-auth={f.get('client-cert-auth') or 'false (the default)'}: "
+                                "any client may connect", f.path("client-cert-auth")))
+    if f.is_true("auto-tls", False):
+        findings.append(Finding("--auto-tls=true uses self-signed certificates", f.path("auto-tls")))
+    plain = [u for u in f.list("listen-client-urls") if u.startswith("http://")]
+    if plain:
+        findings.append(Finding(f"--listen-client-urls serves plain HTTP: {', '.join(plain)}",
+                                f.path("listen-client-urls")))
+    return findings
+
+
+def etcd_peer_tls(w: Workload) -> CheckResult:
+    """etcd peers talk over TLS with certificate authentication; no auto-generated certificates."""
+    f = _flags(w, "etcd")
+    if isinstance(f, NotApplicable):
+        return f
+    findings = _require(f, "peer-cert-file", "peer-key-file", "peer-trusted-ca-file")
+    if not f.is_true("peer-client-cert-auth", False):
+        findings.append(Finding(f"--peer-client-cert-auth={f.get('peer-client-cert-auth') or 'false (the default)'}",
+                                f.path("peer-client-cert-auth")))
+    if f.is_true("peer-auto-tls", False):
+        findings.append(Finding("--peer-auto-tls=true uses self-signed certificates", f.path("peer-auto-tls")))
+    return findings
+
+
+def etcd_separate_ca(etcd: Workload, apiserver: Workload | None) -> CheckResult:
+    """etcd must trust its own CA, not the one that signs every cluster client certificate.
+
+    Compares etcd ``--trusted-ca-file`` with kube-apiserver ``--client-ca-file``.
+    """
+    fe = _flags(etcd, "etcd")
+    if isinstance(fe, NotApplicable):
+        return fe
+    if apiserver is None:
+        return Undetermined("no kube-apiserver pod is visible to compare CAs with")
+    fa = _flags(apiserver, "kube-apiserver")
+    if isinstance(fa, NotApplicable):
+        return fa
+    etcd_ca, client_ca = fe.get("trusted-ca-file"), fa.get("client-ca-file")
+    if not etcd_ca:
+        return [Finding("--trusted-ca-file is not set", fe.path("trusted-ca-file"))]
+    if client_ca and posixpath.normpath(etcd_ca) == posixpath.normpath(client_ca):
+        return [Finding(f"--trusted-ca-file={etcd_ca} is also the API server's --client-ca-file: every client "
+                        "certificate of the cluster is accepted by etcd", fe.path("trusted-ca-file"))]
+    return []
+
+
+# ------------------------------------------------------------------ controller manager, scheduler
+def _profiling_and_bind(w: Workload, component: str) -> CheckResult:
+    f = _flags(w, component)
+    if isinstance(f, NotApplicable):
+        return f
+    findings = []
+    if f.is_true("profiling", True):
+        shown = f.get("profiling") or "true (the default)"
+        findings.append(Finding(f"--profiling={shown} exposes pprof data", f.path("profiling")))
+    bind = f.get("bind-address")
+    if bind not in ("127.0.0.1", "::1", "localhost"):
+        shown = bind or "0.0.0.0 (the default)"
+        findings.append(Finding(f"--bind-address={shown} exposes the component's port beyond the node",
+                                f.path("bind-address")))
+    return findings
+
+
+def controller_manager_exposure(w: Workload) -> CheckResult:
+    """kube-controller-manager: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
+    return _profiling_and_bind(w, "kube-controller-manager")
+
+
+def scheduler_exposure(w: Workload) -> CheckResult:
+    """kube-scheduler: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
+    return _profiling_and_bind(w, "kube-scheduler")

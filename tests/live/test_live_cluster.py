@@ -1,0 +1,260 @@
+"""The plugin against a real kube-apiserver with etcd (no mocks of the client)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .apiserver import SCANNER_USER, ControlPlane
+from .conftest import ROOT, apply, load_yaml, run_plugin
+
+HARDENED_SC = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+               "capabilities": {"drop": ["ALL"]}}
+POD_SC = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _pod(name: str, ns: str, *, sc: dict[str, Any] | None = None, pod_sc: dict[str, Any] | None = None,
+         **spec: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": "registry.example.org/app:1.0"}
+    if sc is not None:
+        container["securityContext"] = sc
+    body: dict[str, Any] = {"containers": [container], **spec}
+    if pod_sc is not None:
+        body["securityContext"] = pod_sc
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns}, "spec": body}
+
+
+def _mirror_pod(component: str, argv: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"{component}-node-1", "namespace": "kube-system",
+                     "labels": {"component": component, "tier": "control-plane"},
+                     "annotations": {"kubernetes.io/config.mirror": "0123456789abcdef"}},
+        "spec": {"nodeName": "node-1", "priorityClassName": "system-node-critical",
+                 "containers": [{"name": component, "image": f"registry.k8s.io/{component}:v1.36.3",
+                                 "command": [component, *argv]}]},
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(control_plane: ControlPlane, admin: Any) -> ControlPlane:
+    """A small cluster: namespaces with and without Pod Security labels, pods, RBAC, a node, control plane."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(admin)
+    apply(admin,
+          {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+              "name": "restricted-ns", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+          {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "open-ns"}},
+          {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}},
+          {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "open-ns"},
+           "automountServiceAccountToken": False},
+          _pod("bad", "open-ns", sc={"privileged": True}, hostPID=True),
+          _pod("good", "open-ns", sc={**HARDENED_SC}, pod_sc=POD_SC, serviceAccountName="app",
+               automountServiceAccountToken=False),
+          _pod("ok", "restricted-ns", sc={**HARDENED_SC}, pod_sc=POD_SC),
+          {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "open-ns"},
+           "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+               "metadata": {"labels": {"app": "web"}},
+               "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                        "env": [{"name": "DB_PASSWORD", "value": "hunter2-live"}]}]}}}},
+          {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "creds", "namespace": "open-ns"},
+           "data": {"API_TOKEN": "tok-live-123456"}},
+          {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+           "metadata": {"name": "deny-all", "namespace": "open-ns"},
+           "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+          _mirror_pod("kube-apiserver", control_plane.apiserver_args),
+          _mirror_pod("etcd", control_plane.etcd_args))
+    core.patch_node_status("node-1", {"status": {
+        "nodeInfo": {"kubeletVersion": "v1.30.2", "machineID": "", "systemUUID": "", "bootID": "",
+                     "kernelVersion": "", "osImage": "", "containerRuntimeVersion": "", "kubeProxyVersion": "",
+                     "operatingSystem": "linux", "architecture": "amd64"},
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 1}}}})
+    return control_plane
+
+
+def test_real_admission_rejects_what_it_should(cluster: ControlPlane, admin: Any) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(admin).create_namespaced_pod("restricted-ns", _pod("priv", "restricted-ns",
+                                                                             sc={"privileged": True}))
+    assert err.value.status == 403 and "violates PodSecurity" in str(err.value.body)
+
+
+def _bind(admin: Any, role_docs: list[dict[str, Any]]) -> Iterator[None]:
+    from kubernetes import client
+
+    rbac = client.RbacAuthorizationV1Api(admin)
+    role = next(d for d in role_docs if d["kind"] == "ClusterRole")
+    name = role["metadata"]["name"]
+    apply(admin, role, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                        "metadata": {"name": f"{name}-test"},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": SCANNER_USER}]})
+    try:
+        yield
+    finally:
+        rbac.delete_cluster_role_binding(f"{name}-test")
+        rbac.delete_cluster_role(name)
+
+
+@pytest.fixture
+def full_access(cluster: ControlPlane, admin: Any) -> Iterator[None]:
+    """The scanner bound to deploy/scanner-rbac.yaml, the role users are told to apply."""
+    yield from _bind(admin, load_yaml(ROOT / "deploy" / "scanner-rbac.yaml"))
+
+
+@pytest.fixture
+def partial_access(cluster: ControlPlane, admin: Any) -> Iterator[None]:
+    yield from _bind(admin, [{
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "partial-scanner"},
+        "rules": [{"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list"]}]}])
+
+
+def _by(results: dict[str, Any], control: str, name: str) -> dict[str, Any]:
+    hits = [r for r in results["results"] if r["control"] == control and r["resource"]
+            and r["resource"]["name"] == name]
+    assert len(hits) == 1, (control, name, hits)
+    return hits[0]
+
+
+def test_live_scan_verdicts(full_access: None, cluster: ControlPlane, tmp_path: Path) -> None:
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "nsa", "-rs"], tmp_path)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert doc is not None
+    assert doc["summary"]["error"] == 0 and doc["summary"]["target"]["unavailable"] == {}
+    # pods created through the API
+    assert _by(doc, "nsa.pod.privileged", "bad")["outcome"] == "failed"
+    assert _by(doc, "nsa.pod.host-pid", "bad")["outcome"] == "failed"
+    for control in ("nsa.pod.privileged", "nsa.pod.run-as-non-root", "nsa.pod.seccomp",
+                    "nsa.pod.service-account-token", "nsa.pod.drop-all-capabilities"):
+        assert _by(doc, control, "good")["outcome"] == "passed", control
+        if control != "nsa.pod.service-account-token":
+            assert _by(doc, control, "ok")["outcome"] == "passed", control
+    # "ok" leaves the token to its ServiceAccount "default", which does not exist: the API default mounts it
+    assert _by(doc, "nsa.pod.service-account-token", "ok")["outcome"] == "failed"
+    assert _by(doc, "nsa.secrets.env-credentials", "web")["outcome"] == "failed"
+    assert _by(doc, "nsa.secrets.configmap-credentials", "creds")["outcome"] == "failed"
+    # the control plane's real flags, read from its mirror pods
+    assert _by(doc, "nsa.cp.apiserver-authorization-mode", "kube-apiserver-node-1")["outcome"] == "passed"
+    assert _by(doc, "nsa.cp.audit-logging", "kube-apiserver-node-1")["outcome"] == "passed"
+    assert _by(doc, "nsa.cp.apiserver-no-token-file", "kube-apiserver-node-1")["outcome"] == "passed"
+    assert _by(doc, "nsa.cp.apiserver-anonymous-auth", "kube-apiserver-node-1")["outcome"] == "failed"
+    assert _by(doc, "nsa.cp.encryption-at-rest", "kube-apiserver-node-1")["outcome"] == "failed"
+    assert _by(doc, "nsa.cp.etcd-client-tls", "etcd-node-1")["outcome"] == "failed"
+    # static pods are cluster components, not user workloads in kube-system
+    assert _by(doc, "nsa.namespaces.no-user-workloads-in-system", "kube-apiserver-node-1")["outcome"] == "passed"
+    # live probes: anonymous requests are on (the default), the server version is maintained
+    probe = _by(doc, "nsa.cluster.anonymous-access", "api-server")
+    assert probe["outcome"] == "failed" and "got 403" in probe["message"]
+    assert _by(doc, "nsa.upgrades.server-version", "api-server")["outcome"] == "passed"
+    assert _by(doc, "nsa.upgrades.kubelet-version", "node-1")["outcome"] == "failed"
+    # no kubelet answers behind node-1: its kubelet tests skip, saying why
+    kubelet = _by(doc, "nsa.kubelet.anonymous-auth", "node-1")
+    assert kubelet["outcome"] == "skipped"
+    assert "cannot read the kubelet configuration of node node-1" in kubelet["message"]
+    assert "hunter2-live" not in proc.stdout + json.dumps(doc) and "tok-live-123456" not in proc.stdout
+
+
+def test_forbidden_resources_are_skipped_not_errors(partial_access: None, cluster: ControlPlane,
+                                                   tmp_path: Path) -> None:
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "nsa"], tmp_path)
+    assert doc is not None, proc.stderr
+    assert proc.returncode == 1 and doc["summary"]["error"] == 0
+    unavailable = doc["summary"]["target"]["unavailable"]
+    assert "Deployment" in unavailable and "ConfigMap" in unavailable and "ServiceAccount" in unavailable
+    assert 'cannot list resource "deployments" in API group "apps"' in unavailable["Deployment"]
+    skipped = [r for r in doc["results"] if "[unavailable:" in r["nodeid"] and "Deployment" in r["nodeid"]]
+    assert skipped and all(r["outcome"] == "skipped" for r in skipped)
+    assert "cannot read Deployment: 403" in skipped[0]["message"]
+    assert len(skipped) == len({r["control"] for r in skipped})  # one such item per control, not per kind
+    # pods are readable: they are still checked
+    assert _by(doc, "nsa.pod.privileged", "bad")["outcome"] == "failed"
+    # a verdict that needs ServiceAccounts is not guessed
+    sa = _by(doc, "nsa.pod.service-account-token", "ok")
+    assert sa["outcome"] == "skipped" and "ServiceAccounts cannot be read" in sa["message"]
+    assert "not readable, tests needing them skipped: " in proc.stdout and "Deployment" in proc.stdout
+
+
+def _audit_since(cp: ControlPlane, start: int) -> list[dict[str, Any]]:
+    lines = cp.audit_log.read_text().splitlines()[start:]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_plugin_only_reads_and_reads_once_under_xdist(full_access: None, cluster: ControlPlane,
+                                                      tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    start = len(cluster.audit_log.read_text().splitlines())
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "nsa", "-n", "2"], tmp_path)
+    assert doc is not None and proc.returncode == 1, proc.stderr[-2000:]
+    events = [e for e in _audit_since(cluster, start) if e["user"]["username"] in (SCANNER_USER, "system:anonymous")]
+    assert events, "the scan left no audit events"
+    assert {e["verb"] for e in events} <= {"get", "list"}, Counter(e["verb"] for e in events)
+    lists = Counter(e["objectRef"]["resource"] for e in events if e["verb"] == "list"
+                    and e["user"]["username"] == SCANNER_USER)
+    assert lists["pods"] == 1 and lists["deployments"] == 1, lists
+    assert max(lists.values()) == 1, lists
+
+
+def test_snapshot_gives_the_same_verdicts_offline(full_access: None, cluster: ControlPlane, tmp_path: Path) -> None:
+    snap = tmp_path / "snap.yaml"
+    live, live_doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "nsa",
+                                 "--k8s-save-snapshot", str(snap)], tmp_path)
+    assert live_doc is not None and snap.exists(), live.stderr[-2000:]
+    text = snap.read_text()
+    assert "hunter2-live" in text  # a ConfigMap/env value is not a Secret: it is evidence and stays
+    offline, off_doc = run_plugin(["--k8s-manifests", str(snap), "-m", "nsa"], tmp_path)
+    assert off_doc is not None, offline.stderr[-2000:]
+    verdicts = lambda d: sorted((r["nodeid"], r["outcome"]) for r in d["results"])  # noqa: E731
+    assert verdicts(live_doc) == verdicts(off_doc)
+    assert live.returncode == offline.returncode == 1
+
+
+def _kubeconfig(path: Path, server: str, user: dict[str, Any], ca: Path | None) -> Path:
+    cluster: dict[str, Any] = {"server": server}
+    if ca is not None:
+        cluster["certificate-authority"] = str(ca)
+    else:
+        cluster["insecure-skip-tls-verify"] = True
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": cluster}], "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = _kubeconfig(tmp_path / "kc", f"https://127.0.0.1:{port}", {"token": "x"}, None)
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cfg)], tmp_path)
+    assert proc.returncode == 4 and doc is None
+    assert f"cannot reach the Kubernetes API server at https://127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_rejected_credentials_are_a_clear_error(cluster: ControlPlane, tmp_path: Path) -> None:
+    cfg = _kubeconfig(tmp_path / "kc", cluster.server, {"token": "not-a-valid-token"}, cluster.ca_file)
+    proc, _ = run_plugin(["--k8s-kubeconfig", str(cfg)], tmp_path)
+    assert proc.returncode == 4
+    assert "rejected the credentials" in proc.stderr and "401" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_bad_kubeconfig_and_context_are_clear_errors(cluster: ControlPlane, tmp_path: Path) -> None:
+    proc, _ = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "--k8s-context", "nope"], tmp_path)
+    assert proc.returncode == 4 and "cannot load the cluster credentials" in proc.stderr
+    proc, _ = run_plugin(["--k8s-kubeconfig", str(tmp_path / "missing")], tmp_path)
+    assert proc.returncode == 4 and "cannot load the cluster credentials" in proc.stderr
