@@ -354,3 +354,22 @@ def test_xdist_with_stdin_reads_once(pytester: pytest.Pytester) -> None:
     assert proc.returncode == 1, proc.stderr
     results = _json(pytester.path / "r.json")["results"]
     assert any(r["resource"] and r["resource"]["file"] == "<stdin>" for r in results)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--k8s-kind"], "--k8s-kind needs"),
+    (["--k8s-in-cluster"], "cannot load the cluster credentials (in-cluster)"),
+    (["--k8s-context", "a", "--k8s-in-cluster"], "choose one live target"),
+    (["--k8s-context", "a", "--k8s-manifests", "x.yaml"], "choose either --k8s-manifests or a live cluster"),
+    (["--k8s-kind-config", "k.yaml"], "--k8s-kind-config needs --k8s-kind"),
+    (["--k8s-save-snapshot", "s.yaml", "--k8s-manifests", "x.yaml"], "--k8s-save-snapshot needs a live cluster"),
+])
+def test_live_option_errors(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str],
+                            message: str) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    if args == ["--k8s-kind"]:
+        monkeypatch.setenv("PATH", str(pytester.path))  # neither kind nor a container engine
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
