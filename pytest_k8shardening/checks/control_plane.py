@@ -13,6 +13,7 @@ versions upstream still supports, and the message says it is the default.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable
 
@@ -101,16 +102,25 @@ def _flags(w: Workload, component: str) -> Flags | NotApplicable:
     return f if f is not None else NotApplicable(f"the pod has no {component} container")
 
 
+def _on(component: str) -> Callable[[Callable[[Flags], CheckResult]], Callable[[Workload], CheckResult]]:
+    """Turn a check over one component's :class:`Flags` into a check over its pod."""
+    def wrap(check: Callable[[Flags], CheckResult]) -> Callable[[Workload], CheckResult]:
+        @functools.wraps(check)
+        def run(w: Workload) -> CheckResult:
+            f = _flags(w, component)
+            return f if isinstance(f, NotApplicable) else check(f)
+        return run
+    return wrap
+
+
 def _require(f: Flags, *names: str) -> list[Finding]:
     return [Finding(f"--{n} is not set", f.path(n)) for n in names if not f.get(n)]
 
 
 # ------------------------------------------------------------------ kube-apiserver
-def apiserver_anonymous_auth(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_anonymous_auth(f: Flags) -> CheckResult:
     """kube-apiserver ``--anonymous-auth`` must be false (default: true)."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     value = f.get("anonymous-auth")
     if value is None and f.get("authentication-config"):
         return Undetermined("anonymous access is configured in the --authentication-config file, "
@@ -122,11 +132,9 @@ def apiserver_anonymous_auth(w: Workload) -> CheckResult:
     return []
 
 
-def apiserver_authorization_mode(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_authorization_mode(f: Flags) -> CheckResult:
     """``--authorization-mode`` must include Node and RBAC and never AlwaysAllow."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     if f.get("authorization-config") and not f.get("authorization-mode"):
         return Undetermined("authorization is configured in the --authorization-config file, "
                             "which the API does not show")
@@ -143,22 +151,18 @@ def apiserver_authorization_mode(w: Workload) -> CheckResult:
     return findings
 
 
-def apiserver_no_token_file(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_no_token_file(f: Flags) -> CheckResult:
     """``--token-auth-file`` must not be set: static tokens never expire and cannot be revoked."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     if f.get("token-auth-file"):
         return [Finding(f"--token-auth-file={f.get('token-auth-file')} enables static bearer tokens",
                         f.path("token-auth-file"))]
     return []
 
 
-def apiserver_audit_logging(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_audit_logging(f: Flags) -> CheckResult:
     """``--audit-policy-file`` and a backend (``--audit-log-path`` or ``--audit-webhook-config-file``)."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     findings = _require(f, "audit-policy-file")
     if not f.get("audit-log-path") and not f.get("audit-webhook-config-file"):
         findings.append(Finding("neither --audit-log-path nor --audit-webhook-config-file is set: audit events "
@@ -170,11 +174,9 @@ def apiserver_audit_logging(w: Workload) -> CheckResult:
 AUDIT_RETENTION = {"audit-log-maxage": 30, "audit-log-maxbackup": 10, "audit-log-maxsize": 100}
 
 
-def apiserver_audit_retention(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_audit_retention(f: Flags) -> CheckResult:
     """A log backend must keep enough: ``--audit-log-maxage`` >= 30 days, ``maxbackup`` >= 10, ``maxsize`` >= 100 MB."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     path = f.get("audit-log-path")
     if not path:
         return NotApplicable("no --audit-log-path: retention of a log file does not apply")
@@ -193,19 +195,15 @@ def apiserver_audit_retention(w: Workload) -> CheckResult:
     return findings
 
 
-def apiserver_encryption_at_rest(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_encryption_at_rest(f: Flags) -> CheckResult:
     """``--encryption-provider-config`` must be set, or Secrets sit in etcd as plain base64."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     return _require(f, "encryption-provider-config")
 
 
-def apiserver_etcd_tls(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_etcd_tls(f: Flags) -> CheckResult:
     """The API server must talk to etcd over TLS with a client certificate and a CA."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     findings = _require(f, "etcd-certfile", "etcd-keyfile", "etcd-cafile")
     plain = [s for s in f.list("etcd-servers") if s.startswith("http://")]
     if plain:
@@ -216,22 +214,18 @@ def apiserver_etcd_tls(w: Workload) -> CheckResult:
 _WEAK_TLS = {"VersionTLS10", "VersionTLS11"}
 
 
-def apiserver_tls_min_version(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_tls_min_version(f: Flags) -> CheckResult:
     """``--tls-min-version`` must not allow TLS 1.0 or 1.1 (unset is TLS 1.2 on supported versions)."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     value = f.get("tls-min-version")
     if value in _WEAK_TLS:
         return [Finding(f"--tls-min-version={value} allows TLS below 1.2", f.path("tls-min-version"))]
     return []
 
 
-def apiserver_no_insecure_port(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_no_insecure_port(f: Flags) -> CheckResult:
     """No plain-HTTP port: ``--insecure-port`` unset or 0, and ``--secure-port`` not 0."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     findings = []
     if f.get("insecure-port") not in (None, "0"):
         findings.append(Finding(f"--insecure-port={f.get('insecure-port')} serves the API without TLS or "
@@ -241,20 +235,16 @@ def apiserver_no_insecure_port(w: Workload) -> CheckResult:
     return findings
 
 
-def apiserver_kubelet_tls(w: Workload) -> CheckResult:
+@_on("kube-apiserver")
+def apiserver_kubelet_tls(f: Flags) -> CheckResult:
     """The API server must authenticate to kubelets and verify their certificates."""
-    f = _flags(w, "kube-apiserver")
-    if isinstance(f, NotApplicable):
-        return f
     return _require(f, "kubelet-client-certificate", "kubelet-client-key", "kubelet-certificate-authority")
 
 
 # ------------------------------------------------------------------ etcd
-def etcd_client_tls(w: Workload) -> CheckResult:
+@_on("etcd")
+def etcd_client_tls(f: Flags) -> CheckResult:
     """etcd serves clients over TLS and requires client certificates; no auto-generated certificates."""
-    f = _flags(w, "etcd")
-    if isinstance(f, NotApplicable):
-        return f
     findings = _require(f, "cert-file", "key-file", "trusted-ca-file")
     if not f.is_true("client-cert-auth", False):
         findings.append(Finding(f"--client-cert-auth={f.get('client-cert-auth') or 'false (the default)'}: "
@@ -268,11 +258,9 @@ def etcd_client_tls(w: Workload) -> CheckResult:
     return findings
 
 
-def etcd_peer_tls(w: Workload) -> CheckResult:
+@_on("etcd")
+def etcd_peer_tls(f: Flags) -> CheckResult:
     """etcd peers talk over TLS with certificate authentication; no auto-generated certificates."""
-    f = _flags(w, "etcd")
-    if isinstance(f, NotApplicable):
-        return f
     findings = _require(f, "peer-cert-file", "peer-key-file", "peer-trusted-ca-file")
     if not f.is_true("peer-client-cert-auth", False):
         findings.append(Finding(f"--peer-client-cert-auth={f.get('peer-client-cert-auth') or 'false (the default)'}",
@@ -305,10 +293,7 @@ def etcd_separate_ca(etcd: Workload, apiserver: Workload | None) -> CheckResult:
 
 
 # ------------------------------------------------------------------ controller manager, scheduler
-def _profiling_and_bind(w: Workload, component: str) -> CheckResult:
-    f = _flags(w, component)
-    if isinstance(f, NotApplicable):
-        return f
+def _profiling_and_bind(f: Flags) -> CheckResult:
     findings = []
     if f.is_true("profiling", True):
         shown = f.get("profiling") or "true (the default)"
@@ -321,11 +306,13 @@ def _profiling_and_bind(w: Workload, component: str) -> CheckResult:
     return findings
 
 
-def controller_manager_exposure(w: Workload) -> CheckResult:
+@_on("kube-controller-manager")
+def controller_manager_exposure(f: Flags) -> CheckResult:
     """kube-controller-manager: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
-    return _profiling_and_bind(w, "kube-controller-manager")
+    return _profiling_and_bind(f)
 
 
-def scheduler_exposure(w: Workload) -> CheckResult:
+@_on("kube-scheduler")
+def scheduler_exposure(f: Flags) -> CheckResult:
     """kube-scheduler: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
-    return _profiling_and_bind(w, "kube-scheduler")
+    return _profiling_and_bind(f)
