@@ -79,6 +79,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_builtin_suites", "Collect the built-in compliance suites.", type="bool", default=True)
     parser.addini("k8s_report_json", "Path of the JSON results file.", default="")
     parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
+    parser.addini("k8s_pss_version",
+                  "Pod Security Standards version the pss_* suites evaluate, e.g. v1.30 (default: latest).",
+                  default="latest")
+    parser.addini("k8s_target_version",
+                  "Kubernetes version manifests must be valid for (removed API versions), e.g. v1.33. Default: the "
+                  "live server's version, else the newest release in the support table.", default="")
     parser.addini("k8s_system_workloads",
                   "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
                   type="args", default=[])
