@@ -67,6 +67,23 @@ def add_options(parser: pytest.Parser) -> None:
         help="Write the results (schema k8shardening.results/v1) to PATH as JSON.",
     )
     group.addoption(
+        "--k8s-report-sarif", action="store", dest="k8s_report_sarif", metavar="PATH", default=None,
+        help="Write failed and waived findings as SARIF 2.1.0 to PATH (file and line of each object).",
+    )
+    group.addoption(
+        "--k8s-waivers", action="store", dest="k8s_waivers", metavar="FILE", default=None,
+        help="YAML file of waivers (control, resource selector, reason, owner, expiry).",
+    )
+    group.addoption(
+        "--k8s-fail-on", action="store", dest="k8s_fail_on", metavar="SEVERITY", default=None,
+        type=_severity, help="Fail the session only for findings of SEVERITY or worse (critical, high, medium, "
+                             "low, info, none); the rest are reported. Errors always fail.",
+    )
+    group.addoption(
+        "--k8s-min-score", action="store", dest="k8s_min_score", metavar="N", default=None, type=_score,
+        help="Fail the session when the compliance score (passed / (passed + failed), in %) is below N.",
+    )
+    group.addoption(
         "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
         help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
     )
@@ -78,6 +95,10 @@ def add_options(parser: pytest.Parser) -> None:
                   type="bool", default=False)
     parser.addini("k8s_builtin_suites", "Collect the built-in compliance suites.", type="bool", default=True)
     parser.addini("k8s_report_json", "Path of the JSON results file.", default="")
+    parser.addini("k8s_report_sarif", "Path of the SARIF file.", default="")
+    parser.addini("k8s_waivers", "Waiver file (YAML).", default="")
+    parser.addini("k8s_fail_on", "Lowest severity that fails the session (critical ... info, none).", default="")
+    parser.addini("k8s_min_score", "Lowest compliance score (%) that passes the session.", default="")
     parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
     parser.addini("k8s_pss_version",
                   "Pod Security Standards version the pss_* suites evaluate, e.g. v1.30 (default: latest).",
@@ -88,6 +109,25 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_system_workloads",
                   "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
                   type="args", default=[])
+
+
+_SEVERITY_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+
+
+def _severity(value: str) -> str:
+    if value.lower() not in _SEVERITY_CHOICES:
+        raise pytest.UsageError(f"--k8s-fail-on takes one of {', '.join(_SEVERITY_CHOICES)}, not {value!r}")
+    return value.lower()
+
+
+def _score(value: str) -> float:
+    try:
+        score = float(value)
+    except ValueError:
+        score = -1.0
+    if not 0 <= score <= 100:
+        raise pytest.UsageError(f"--k8s-min-score takes a number from 0 to 100, not {value!r}")
+    return score
 
 
 @dataclass(frozen=True)
@@ -107,6 +147,10 @@ class Settings:
     max_file_size: int = DEFAULT_MAX_BYTES
     system_workloads: tuple[str, ...] = ()
     list_controls: bool = False
+    report_sarif: Path | None = None
+    waivers: Path | None = None
+    fail_on: str | None = None
+    min_score: float | None = None
 
     @property
     def live(self) -> bool:
@@ -161,4 +205,10 @@ class Settings:
             max_file_size=max_size,
             system_workloads=tuple(config.getini("k8s_system_workloads")),
             list_controls=bool(opt.k8s_list_controls),
+            report_sarif=Path(sarif) if (sarif := opt.k8s_report_sarif or config.getini("k8s_report_sarif")) else None,
+            waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
+            fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
+                                        else None),
+            min_score=opt.k8s_min_score if opt.k8s_min_score is not None else (
+                _score(config.getini("k8s_min_score")) if config.getini("k8s_min_score") else None),
         )

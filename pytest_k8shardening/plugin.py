@@ -45,15 +45,38 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
+    waivers = _load_waivers(settings)
     session = K8sSession(config, settings)
+    session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)
     if not hasattr(config, "workerinput"):
-        collector = results.ResultsCollector(config, session.target_summary, settings.report_json)
+        collector = results.ResultsCollector(
+            config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
+            gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers)
         config.pluginmanager.register(collector, _RESULTS)
+        if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
+            from .reporting.html import HtmlBridge
+
+            config.pluginmanager.register(HtmlBridge(collector), "k8shardening-html")
+    if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
+        from .reporting.allure import AllureBridge
+
+        config.pluginmanager.register(AllureBridge(), "k8shardening-allure")
     if settings.builtin:
         suites = _suites_dir()
         if suites not in {str(Path(a).resolve()) for a in config.args if not a.startswith("-")}:
             config.args.append(suites)
+
+
+def _load_waivers(settings: Settings) -> list[Any]:
+    if settings.waivers is None:
+        return []
+    from .waivers import WaiverError, load_waivers
+
+    try:
+        return load_waivers(settings.waivers)
+    except WaiverError as exc:
+        raise pytest.UsageError(f"k8shardening: invalid waivers: {exc}") from None
 
 
 def _suites_dir() -> str:
@@ -88,7 +111,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    results.annotate(item, call, report)
+    session = item.config.pluginmanager.get_plugin(_SESSION)
+    results.annotate(item, call, report, session.waivers if session is not None else None)
+    if item.config.pluginmanager.has_plugin("k8shardening-html") or (
+            hasattr(item.config, "workerinput") and getattr(item.config.option, "htmlpath", None)):
+        from .reporting.html import add_extras
+
+        ctrl = results.control_of(item)
+        add_extras(report, ctrl.rationale if ctrl else None)
     if report.when == "teardown" and getattr(report, "k8s", None):
         k8s = report.k8s
         if k8s["control"]:

@@ -17,12 +17,15 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .controls import SEVERITIES, Control, NonCompliant
+from .waivers import Waiver
+from .waivers import match as match_waiver
 from .params import subject_of
 
 __all__ = ["SCHEMA", "ResultsCollector", "annotate", "control_of"]
@@ -66,17 +69,39 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
     return "\n".join(lines)
 
 
-def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    """Attach the k8s data to ``report`` (runs where the test runs)."""
-    if report.when == "teardown":
-        ctrl = control_of(item)
-        subject = subject_of(item)
-        if ctrl is None and subject is None:
-            return
-        report.k8s = {  # type: ignore[attr-defined]
-            "control": _control_dict(ctrl) if ctrl is not None else None,
-            "resource": subject.resource() if subject is not None else None,
-        }
+_INFO = pytest.StashKey["dict[str, Any] | None"]()
+
+
+def item_info(item: pytest.Item) -> dict[str, Any] | None:
+    """The control and resource an item checks, computed once per item."""
+    try:
+        return item.stash[_INFO]
+    except KeyError:
+        pass
+    ctrl = control_of(item)
+    subject = subject_of(item)
+    info = None
+    if ctrl is not None or subject is not None:
+        info = {"control": _control_dict(ctrl) if ctrl is not None else None,
+                "resource": subject.resource() if subject is not None else None}
+    item.stash[_INFO] = info
+    return info
+
+
+def labels_of(item: pytest.Item) -> dict[str, str]:
+    subject = subject_of(item)
+    obj = getattr(subject, "obj", None) or getattr(getattr(subject, "workload", None), "obj", None) or subject
+    labels = getattr(obj, "labels", None)
+    return labels if isinstance(labels, dict) else {}
+
+
+def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+             waivers: list[Waiver] | None = None, today: _dt.date | None = None) -> None:
+    """Attach the k8s data to ``report`` (runs where the test runs), and apply waivers."""
+    info = item_info(item)
+    if info is None:
+        return
+    report.k8s = info  # type: ignore[attr-defined]
     if call.excinfo is None or report.passed:
         return
     exc = call.excinfo.value
@@ -84,6 +109,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         report.longrepr = render_failure(item, exc)
         report.k8s_findings = [f.as_dict() for f in exc.findings]  # type: ignore[attr-defined]
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
+        if waivers and info["control"] and report.when == "call":
+            _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())
     elif report.skipped:
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
@@ -92,16 +119,62 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         report.k8s_message = call.excinfo.exconly()[:_MAX_MESSAGE]  # type: ignore[attr-defined]
 
 
-class ResultsCollector:
-    """Folds reports into one entry per item; writes JSON; prints the summary."""
+def _apply_waiver(report: pytest.TestReport, info: dict[str, Any], labels: dict[str, str],
+                  waivers: list[Waiver], today: _dt.date) -> None:
+    waiver = match_waiver(waivers, info["control"]["control"], info["resource"], labels)
+    if waiver is None:
+        return
+    if waiver.expired(today):
+        report.k8s_waiver_expired = waiver.index  # type: ignore[attr-defined]
+        report.longrepr = f"{report.longrepr}\nWaiver expired: {waiver.describe()} expired on " \
+                          f"{waiver.expires} (owner {waiver.owner}): {waiver.reason}"
+        return
+    report.outcome = "skipped"
+    report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "  # type: ignore[attr-defined]
+                       f"(owner {waiver.owner}, expires {waiver.expires})")
+    report.k8s_waiver = waiver.index  # type: ignore[attr-defined]
 
-    def __init__(self, config: pytest.Config, target: Callable[[], dict[str, Any]], json_path: Path | None) -> None:
+
+@dataclass(frozen=True)
+class Gates:
+    """Release gates: which findings fail the session."""
+
+    fail_on: str | None = None  # a severity, or "none"
+    min_score: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.fail_on is not None or self.min_score is not None
+
+    def blocks(self, severity: str | None) -> bool:
+        """Does a failed finding of ``severity`` fail the session?"""
+        threshold = self.fail_on or ("none" if self.min_score is not None else "info")
+        if threshold == "none":
+            return False
+        if severity not in SEVERITIES:
+            return True  # unknown severity: fail closed
+        return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
+
+
+class ResultsCollector:
+    """Folds reports into one entry per item; writes JSON and SARIF; applies gates; prints the summary."""
+
+    def __init__(self, config: pytest.Config, target: Callable[[], dict[str, Any]], json_path: Path | None,
+                 *, sarif_path: Path | None = None, gates: Gates | None = None,
+                 waivers: list[Waiver] | None = None) -> None:
         self.config = config
         self._target = target
         self._target_cache: dict[str, Any] | None = None
         self.json_path = json_path
+        self.sarif_path = sarif_path
+        self.gates = gates or Gates()
+        self.waivers = waivers or []
         self.results: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
+        self._used_waivers: set[int] = set()
+        self._expired_waivers: set[int] = set()
+        self.other_failures = 0
+        self.gate_result: dict[str, Any] | None = None
         self.started = _dt.datetime.now(_dt.timezone.utc)
 
     # -- hooks -----------------------------------------------------------
@@ -109,13 +182,17 @@ class ResultsCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         state = self._pending.get(report.nodeid)
         if state is None:
-            state = self._pending[report.nodeid] = {"outcome": None, "message": None, "findings": None}
+            state = self._pending[report.nodeid] = {"outcome": None, "message": None, "findings": None,
+                                                    "waiver": None}
         message = getattr(report, "k8s_message", None)
         if report.when == "call":
             if report.passed:
                 state["outcome"] = state["outcome"] or "passed"
             elif report.failed:
                 state["outcome"] = "failed"
+            elif getattr(report, "k8s_waiver", None) is not None:
+                state["outcome"] = "waived"
+                state["waiver"] = report.wasxfail
             else:  # skipped in the call phase: pytest.skip() or xfail
                 state["outcome"] = "skipped"
                 if hasattr(report, "wasxfail") and not message:
@@ -132,14 +209,20 @@ class ResultsCollector:
         findings = getattr(report, "k8s_findings", None)
         if findings:
             state["findings"] = findings
+        for attr, bucket in (("k8s_waiver", self._used_waivers), ("k8s_waiver_expired", self._expired_waivers)):
+            index = getattr(report, attr, None)
+            if index is not None:
+                bucket.add(index)
         if report.when != "teardown":
             return
         del self._pending[report.nodeid]
         k8s = getattr(report, "k8s", None)
         if k8s is None:
+            if state["outcome"] in ("failed", "error"):
+                self.other_failures += 1
             return
         ctrl = k8s["control"] or {}
-        self.results.append({
+        entry = {
             "nodeid": report.nodeid,
             "control": ctrl.get("control"),
             "title": ctrl.get("title"),
@@ -152,13 +235,29 @@ class ResultsCollector:
             "message": state["message"],
             "findings": state["findings"] or [],
             "remediation": ctrl.get("remediation"),
-        })
+        }
+        if state["waiver"]:
+            entry["waiver"] = state["waiver"]
+        self.results.append(entry)
 
     @property
     def target(self) -> dict[str, Any]:
         if self._target_cache is None:
             self._target_cache = self._target()
         return self._target_cache
+
+    def score(self) -> float | None:
+        outcomes = Counter(r["outcome"] for r in self.results)
+        decided = outcomes["passed"] + outcomes["failed"]
+        return round(100.0 * outcomes["passed"] / decided, 1) if decided else None
+
+    def waiver_summary(self) -> dict[str, Any]:
+        return {
+            "applied": len(self._used_waivers),
+            "expired": [w.as_dict() for w in self.waivers if w.index in self._expired_waivers],
+            "stale": [w.as_dict() for w in self.waivers
+                      if w.index not in self._used_waivers and w.index not in self._expired_waivers],
+        }
 
     def summary(self, exitstatus: int | None = None) -> dict[str, Any]:
         outcomes = Counter(r["outcome"] for r in self.results)
@@ -167,34 +266,77 @@ class ResultsCollector:
         for r in self.results:
             if r["control"]:
                 by_control.setdefault(r["control"], Counter())[r["outcome"]] += 1
-        decided = outcomes["passed"] + outcomes["failed"]
         return {
             "total": len(self.results),
             "passed": outcomes["passed"],
             "failed": outcomes["failed"],
             "skipped": outcomes["skipped"],
+            "waived": outcomes["waived"],
             "error": outcomes["error"],
-            "score": round(100.0 * outcomes["passed"] / decided, 1) if decided else None,
-            "failed_by_severity": {s: failed_sev[s] for s in SEVERITIES if failed_sev[s]},
+            "score": self.score(),
+            "failed_by_severity": {s: failed_sev[s] for s in (*SEVERITIES, "none") if failed_sev[s]},
             "controls": {cid: dict(c) for cid, c in sorted(by_control.items())},
+            "by_framework": self.breakdown("frameworks"),
+            "by_category": self.breakdown("category"),
+            "waivers": self.waiver_summary(),
+            "gate": self.gate_result,
             "target": self.target,
             "exit_status": exitstatus,
             "started": self.started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.json_path is None:
+    def breakdown(self, key: str) -> dict[str, dict[str, Any]]:
+        """Passed/failed counts and score per framework or per category."""
+        counts: dict[str, Counter[str]] = {}
+        for r in self.results:
+            values = r[key] if isinstance(r[key], list) else [r[key]]
+            for v in values:
+                if v:
+                    counts.setdefault(v, Counter())[r["outcome"]] += 1
+        out = {}
+        for name, c in sorted(counts.items()):
+            decided = c["passed"] + c["failed"]
+            out[name] = {**dict(c), "score": round(100.0 * c["passed"] / decided, 1) if decided else None}
+        return out
+
+    def worst_controls(self, n: int = 5) -> list[tuple[str, int]]:
+        failed = Counter(r["control"] for r in self.results if r["outcome"] == "failed" and r["control"])
+        return failed.most_common(n)
+
+    def apply_gates(self, session: pytest.Session) -> None:
+        """Set the exit status from the gates (only when a gate option is given)."""
+        if not self.gates.active:
             return
-        doc = {"schema": SCHEMA, "summary": self.summary(int(exitstatus)), "results": self.results}
-        path = self.json_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".k8shardening-", suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
+        blocking = [r for r in self.results if r["outcome"] == "failed" and self.gates.blocks(r["severity"])]
+        reported = [r for r in self.results if r["outcome"] == "failed" and not self.gates.blocks(r["severity"])]
+        errors = [r for r in self.results if r["outcome"] == "error"]
+        score = self.score()
+        reasons = []
+        if blocking:
+            reasons.append(f"{len(blocking)} finding(s) at or above --k8s-fail-on {self.gates.fail_on or 'info'}")
+        if errors:
+            reasons.append(f"{len(errors)} error(s)")
+        if self.other_failures:
+            reasons.append(f"{self.other_failures} other failing test(s)")
+        if self.gates.min_score is not None and (score is None or score < self.gates.min_score):
+            reasons.append(f"score {score if score is not None else 'n/a'} below --k8s-min-score "
+                           f"{self.gates.min_score:g}")
+        self.gate_result = {"passed": not reasons, "reasons": reasons, "reported_only": len(reported),
+                            "fail_on": self.gates.fail_on, "min_score": self.gates.min_score}
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if reasons else pytest.ExitCode.OK
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.apply_gates(session)
+        if self.json_path is not None:
+            doc = {"schema": SCHEMA, "summary": self.summary(int(session.exitstatus)), "results": self.results}
+            _write_json(self.json_path, doc)
+        if self.sarif_path is not None:
+            from .reporting.sarif import sarif_document
+
+            _write_json(self.sarif_path, sarif_document(self.results, self.waivers))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter
@@ -216,13 +358,41 @@ class ResultsCollector:
             tr.write_line("not readable, tests needing them skipped: " + ", ".join(self.target["unavailable"]))
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
+        waived = f", {s['waived']} waived" if s["waived"] else ""
         tr.write_line(f"compliance: {s['passed']} passed, {s['failed']} failed"
-                      f"{' (' + sev + ')' if sev else ''}, {s['skipped']} skipped, {s['error']} errors; "
+                      f"{' (' + sev + ')' if sev else ''}{waived}, {s['skipped']} skipped, {s['error']} errors; "
                       f"score {score} over {len(s['controls'])} controls")
+        gate = self.gate_result
+        if gate is not None:
+            if gate["passed"]:
+                extra = f"; {gate['reported_only']} finding(s) below the threshold are reported only" \
+                    if gate["reported_only"] else ""
+                tr.write_line(f"gate: passed{extra}", green=True)
+            else:
+                tr.write_line("gate: FAILED: " + "; ".join(gate["reasons"]), red=True)
+        waivers = s["waivers"]
+        for w in waivers["expired"]:
+            tr.write_line(f"waiver #{w['index']} ({w['control']}) expired on {w['expires']} "
+                          f"(owner {w['owner']}): its findings fail again", yellow=True)
+        for w in waivers["stale"]:
+            tr.write_line(f"stale waiver #{w['index']} ({w['control']}, owner {w['owner']}) matched no failing "
+                          "finding: remove it", yellow=True)
         if verbose:
-            worst = sorted(((c["failed"], cid) for cid, c in s["controls"].items() if c.get("failed")),
-                           reverse=True)[:5]
+            skipped = Counter(r["message"] for r in self.results if r["outcome"] == "skipped" and r["message"])
+            for why, n in skipped.most_common(5):
+                tr.write_line(f"skipped ({n}): {why[:160]}")
+            worst = self.worst_controls()
             if worst:
-                tr.write_line("most failed controls: " + ", ".join(f"{cid} ({n})" for n, cid in worst))
-            if self.json_path is not None:
-                tr.write_line(f"JSON results: {self.json_path}")
+                tr.write_line("most failed controls: " + ", ".join(f"{cid} ({n})" for cid, n in worst))
+            for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
+                if path is not None:
+                    tr.write_line(f"{label}: {path}")
+
+
+def _write_json(path: Path, doc: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".k8shardening-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1)
+        fh.write("\n")
+    os.replace(tmp, path)

@@ -64,6 +64,7 @@ class K8sSession:
         self.kubeconfig = settings.kubeconfig
         self.cluster: Any = None
         self.inventory: Inventory | None = None
+        self.waivers: list[Any] = []
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         try:
             if workerinput is not None and WORKER_INPUT_KEY in workerinput:

@@ -1,0 +1,1 @@
+"""Report writers and bridges: SARIF, pytest-html, Allure."""
