@@ -61,6 +61,9 @@ CATEGORIES: dict[str, str] = {
     "control_plane": "API server, etcd, controller manager and scheduler settings",
     "kubelet": "kubelet settings",
     "upgrades": "versions and upgrades",
+    "images": "container images and where they come from",
+    "metadata": "labels, annotations and ownership",
+    "reliability": "probes and availability",
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -108,9 +111,8 @@ class _Registry:
         self._owners: dict[str, str] = {}
 
     def add(self, ctrl: Control, owner: str) -> None:
-        known = self._owners.get(ctrl.id)
-        if known is not None and known != owner:
-            raise ControlError(f"control id {ctrl.id!r} is used by both {known} and {owner}")
+        # Duplicate ids are refused per session, at collection (see check_unique_ids): a process
+        # may import several test trees (pytester, IDEs), and the last definition is kept here.
         self._controls[ctrl.id] = ctrl
         self._owners[ctrl.id] = owner
 
@@ -154,6 +156,7 @@ def control(
     :param guide: where the recommendation sits in the guide.
     :param manual: the control cannot be checked by software; the test reports it as skipped.
     """
+    __tracebackhide__ = True
     if severity not in SEVERITIES:
         raise ControlError(f"control {id!r}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     if not id or not isinstance(id, str) or any(ch.isspace() for ch in id):
@@ -182,6 +185,37 @@ def control(
         return fn
 
     return decorate
+
+
+def check_unique_ids(items: Iterable[pytest.Item], control_of: Callable[[pytest.Item], Control | None]) -> None:
+    """Refuse a session in which two test functions claim the same control id."""
+    owners: dict[str, str] = {}
+    for item in items:
+        ctrl = control_of(item)
+        if ctrl is None:
+            continue
+        fn = getattr(item, "originalname", item.name)
+        owner = f"{item.location[0]}::{fn}"
+        known = owners.setdefault(ctrl.id, owner)
+        if known != owner:
+            raise pytest.UsageError(f"control id {ctrl.id!r} is used by both {known} and {owner}: "
+                                    "give each control its own id")
+
+
+def adjust_item(item: pytest.Item, original: Control, adjusted: Control | None, key: Any) -> None:
+    """Give ``item`` an adjusted control: stash it, and swap its severity marker."""
+    if adjusted is None or adjusted == original:
+        return
+    if not isinstance(adjusted, Control):
+        raise pytest.UsageError(f"pytest_k8shardening_adjust_control returned {adjusted!r} for {original.id}, "
+                                "not a Control (use dataclasses.replace(control, ...))")
+    if adjusted.severity not in SEVERITIES:
+        raise pytest.UsageError(f"pytest_k8shardening_adjust_control: control {original.id}: severity "
+                                f"{adjusted.severity!r} is not one of {', '.join(SEVERITIES)}")
+    item.stash[key] = adjusted
+    if adjusted.severity != original.severity:
+        item.own_markers[:] = [m for m in item.own_markers if m.name != original.severity]
+        item.add_marker(adjusted.severity)
 
 
 class NonCompliant(AssertionError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from .model import Container, Inventory, K8sObject, Namespace, Workload
+from .policy import OrgPolicy
 
-__all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_workload"]
+__all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_policy", "k8s_workload"]
 
 _NO_TARGET = "no Kubernetes target: pass --k8s-manifests PATH (or set k8s_manifests in the ini file)"
 
@@ -83,3 +84,10 @@ def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
                 pytest.skip("the object is cluster-scoped and has no namespace")
             return Namespace(ns, inv.get("Namespace", None, ns) if inv else None)
     pytest.skip(_NO_TARGET)
+
+
+@pytest.fixture(scope="session")
+def k8s_policy(pytestconfig: pytest.Config) -> OrgPolicy:
+    """The organization policy from the ini file: ``allowed_registries``,
+    ``required_labels`` (``k8s_allowed_registries``, ``k8s_required_labels``)."""
+    return OrgPolicy.from_config(pytestconfig)

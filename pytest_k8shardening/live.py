@@ -139,6 +139,7 @@ class LiveCluster:
         self.attempts = attempts
         self.page_size = page_size
         self.requests = 0
+        self._discovered: dict[str, Resource] | None = None
 
     # -- HTTP ------------------------------------------------------------
     def _get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes]:
@@ -187,9 +188,38 @@ class LiveCluster:
         except _Unavailable as exc:
             raise ClusterAccessError(f"cannot read /version on {self.server}: {exc.reason}") from None
 
+    def discover(self, kind: str) -> Resource | None:
+        """Find a kind the plugin does not know (a custom resource) through API discovery.
+
+        ``kind`` may be qualified with its group (``Certificate.cert-manager.io``)
+        when two groups serve the same kind.
+        """
+        if self._discovered is None:
+            found: dict[str, Resource] = {}
+            groups = self._json("/apis").get("groups") or []
+            for g in groups:
+                version = (g.get("preferredVersion") or {}).get("version")
+                if not version:
+                    continue
+                try:
+                    doc = self._json(f"/apis/{g['name']}/{version}")
+                except _Unavailable:
+                    continue
+                for r in doc.get("resources") or ():
+                    if "/" in r.get("name", "") or "list" not in (r.get("verbs") or ()):
+                        continue
+                    res = Resource(g["name"], version, r["name"], bool(r.get("namespaced")))
+                    found.setdefault(f"{r['kind']}.{g['name']}", res)
+                    found.setdefault(r["kind"], res)
+            self._discovered = found
+        return self._discovered.get(kind)
+
     def list(self, kind: str) -> list[dict[str, Any]]:
         """All objects of ``kind``, page by page. Raises ``_Unavailable`` on 403/404."""
-        res = RESOURCES[kind]
+        res = RESOURCES.get(kind) or self.discover(kind)
+        if res is None:
+            raise _Unavailable(f"no resource of kind {kind} is served by this API server")
+        kind = kind.split(".", 1)[0]
         items: list[dict[str, Any]] = []
         token = None
         while True:
@@ -285,8 +315,6 @@ def fetcher(cluster: LiveCluster) -> Callable[[str, Any], tuple[list[dict[str, A
             if why:
                 return [], f"the nodes cannot be listed: {why}"
             return cluster.kubelet_configs([o.raw for o in inventory.of_kind("Node")]), None
-        if kind not in RESOURCES:
-            return [], None
         try:
             return cluster.list(kind), None
         except _Unavailable as exc:

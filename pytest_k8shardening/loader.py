@@ -25,7 +25,7 @@ import yaml
 from .model import InvalidObject, Inventory, K8sObject, Scope, Source
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "ManifestError", "load_inventory", "load_paths", "parse_text",
-           "read_stdin"]
+           "make_object", "read_stdin"]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_NODES = 2_000_000
@@ -229,9 +229,9 @@ def _objects_from_document(doc: Any, name: str, doc_index: int, line: int | None
             if item_kind and isinstance(item, dict) and "kind" not in item:
                 item = {"apiVersion": doc.get("apiVersion", ""), "kind": item_kind, **item}
             item_line = item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
-            yield _make_object(item, f"{where}, items[{i}]", Source(name, item_line, doc_index))
+            yield make_object(item, f"{where}, items[{i}]", Source(name, item_line, doc_index))
         return
-    yield _make_object(doc, where, Source(name, line, doc_index))
+    yield make_object(doc, where, Source(name, line, doc_index))
 
 
 def _items_nodes(node: yaml.Node | None) -> list[yaml.Node]:
@@ -243,7 +243,8 @@ def _items_nodes(node: yaml.Node | None) -> list[yaml.Node]:
     return []
 
 
-def _make_object(raw: Any, where: str, source: Source) -> K8sObject:
+def make_object(raw: Any, where: str, source: Source) -> K8sObject:
+    """Validate one object (kind, metadata, name) and wrap it; ``where`` names it in errors."""
     if not isinstance(raw, dict):
         raise ManifestError(f"{where}: expected a Kubernetes object (a mapping), got {type(raw).__name__}")
     kind = raw.get("kind")

@@ -23,6 +23,7 @@ __all__ = [
     "WORKLOAD_KINDS",
     "Container",
     "ContainerType",
+    "Image",
     "InvalidObject",
     "Inventory",
     "K8sObject",
@@ -357,6 +358,11 @@ class Container:
     def image(self) -> str:
         return str(self.raw.get("image") or "")
 
+    @property
+    def image_ref(self) -> Image:
+        """The image reference parsed into registry, repository, tag and digest."""
+        return Image.parse(self.image)
+
     def setting(self, key: str) -> Setting:
         """Resolve ``key`` from the container's, then the pod's securityContext."""
         if key in self.security_context and self.security_context[key] is not None:
@@ -486,6 +492,13 @@ class Inventory:
         self.objects.append(obj)
         self._by_kind.setdefault(obj.kind, []).append(obj)
         self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
+        if obj.kind in WORKLOAD_KINDS:
+            self._workloads = None
+
+    def add(self, objects: Iterable[K8sObject]) -> None:
+        """Add objects from another source (see the pytest_k8shardening_add_objects hook)."""
+        for obj in objects:
+            self._add(obj)
 
     # -- live reads --------------------------------------------------------
     def ensure(self, *kinds: str) -> None:
@@ -526,9 +539,11 @@ class Inventory:
     def of_kind(self, *kinds: str) -> list[K8sObject]:
         """All objects of these kinds, in scope or not, in input order."""
         self.ensure(*kinds)
-        if len(kinds) == 1:
-            return list(self._by_kind.get(kinds[0], ()))
-        return [o for o in self.objects if o.kind in kinds]
+        # "Certificate.cert-manager.io" names the group for discovery; objects carry the bare kind.
+        bare = [k.split(".", 1)[0] for k in kinds]
+        if len(bare) == 1:
+            return list(self._by_kind.get(bare[0], ()))
+        return [o for o in self.objects if o.kind in bare]
 
     def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
         self.ensure(kind)
@@ -604,7 +619,68 @@ class Inventory:
     def service_account(self, namespace: str, name: str) -> K8sObject | None:
         return self.get("ServiceAccount", namespace, name)
 
+    def owner_of(self, obj: K8sObject) -> K8sObject | None:
+        """The object's controlling owner, when it is in the inventory (a Pod's ReplicaSet, say)."""
+        for ref in obj.metadata.get("ownerReferences") or ():
+            if isinstance(ref, dict) and ref.get("controller"):
+                return self.get(str(ref.get("kind")), obj.namespace, str(ref.get("name", "")))
+        return None
+
+    def top_owner(self, obj: K8sObject) -> K8sObject:
+        """Follow controlling owners up to the top (Pod -> ReplicaSet -> Deployment)."""
+        seen = {id(obj)}
+        while (owner := self.owner_of(obj)) is not None and id(owner) not in seen:
+            seen.add(id(owner))
+            obj = owner
+        return obj
+
 
 def mapping(value: Any) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one (for optional fields)."""
     return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A container image reference, split the way a registry reads it.
+
+    >>> Image.parse("nginx")
+    Image(registry='docker.io', repository='library/nginx', tag=None, digest=None)
+    >>> Image.parse("ghcr.io/acme/api:1.4@sha256:abc").tag
+    '1.4'
+    """
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, ref: str) -> Image:
+        rest, _, digest = ref.partition("@")
+        name, tag = rest, None
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            name, tag = rest[:colon], rest[colon + 1:]
+        first, _, remainder = name.partition("/")
+        if remainder and ("." in first or ":" in first or first == "localhost"):
+            registry, repository = first, remainder
+        else:
+            registry, repository = "docker.io", name
+        if registry == "docker.io" and "/" not in repository:
+            repository = f"library/{repository}"
+        return cls(registry, repository, tag or None, digest or None)
+
+    @property
+    def pinned(self) -> bool:
+        """Pinned to a content digest: the bytes cannot change under the same reference."""
+        return self.digest is not None
+
+    def __str__(self) -> str:
+        out = f"{self.registry}/{self.repository}"
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out

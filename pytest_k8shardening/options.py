@@ -84,6 +84,10 @@ def add_options(parser: pytest.Parser) -> None:
         help="Fail the session when the compliance score (passed / (passed + failed), in %) is below N.",
     )
     group.addoption(
+        "--k8s-org", action="store_true", dest="k8s_org", default=False,
+        help="Also run the optional organization checks (framework org), configured in the ini file.",
+    )
+    group.addoption(
         "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
         help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
     )
@@ -106,6 +110,11 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_target_version",
                   "Kubernetes version manifests must be valid for (removed API versions), e.g. v1.33. Default: the "
                   "live server's version, else the newest release in the support table.", default="")
+    parser.addini("k8s_org_checks", "Run the optional organization checks (framework org).", type="bool",
+                  default=False)
+    parser.addini("k8s_allowed_registries", "Image registries (globs over registry/repository) the org allows.",
+                  type="args", default=[])
+    parser.addini("k8s_required_labels", "Label keys every workload must carry.", type="args", default=[])
     parser.addini("k8s_system_workloads",
                   "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
                   type="args", default=[])

@@ -15,7 +15,7 @@ import pytest
 
 from . import params, results
 from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
-from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_workload  # noqa: F401
+from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_workload  # noqa: F401
 from .options import Settings, add_options
 from .session import STDIN_KEY, K8sSession
 
@@ -25,6 +25,12 @@ _RESULTS = "k8shardening-results"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -40,8 +46,28 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     return (yield)
 
 
+_PATH_OPTIONS = ("--k8s-manifests", "--k8s-kubeconfig", "--k8s-waivers", "--k8s-kind-config")
+
+
+def _warn_rootdir(config: pytest.Config) -> None:
+    """pytest picks its rootdir (and ini file) before plugins load, so it reads the value of
+    ``--k8s-manifests /elsewhere`` as a test path. Say so when that moved the rootdir."""
+    args = list(config.invocation_params.args)
+    here = config.invocation_params.dir
+    for i, arg in enumerate(args[:-1]):
+        if arg in _PATH_OPTIONS and args[i + 1] != "-":
+            path = (here / args[i + 1]).resolve()
+            if here not in (path, *path.parents) and config.rootpath != here:
+                config.issue_config_time_warning(pytest.PytestConfigWarning(
+                    f"pytest took {args[i + 1]} (the value of {arg}) into account when choosing its rootdir "
+                    f"({config.rootpath}) and ini file; write {arg}={args[i + 1]} to keep this project's"),
+                    stacklevel=2)
+                return
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
+    _warn_rootdir(config)
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
@@ -66,6 +92,17 @@ def pytest_configure(config: pytest.Config) -> None:
         suites = _suites_dir()
         if suites not in {str(Path(a).resolve()) for a in config.args if not a.startswith("-")}:
             config.args.append(suites)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The optional org suite is collected only when asked for."""
+    if collection_path.name == "org" and collection_path.parent.name == "suites" or (
+            collection_path.parent.name == "org" and collection_path.parent.parent.name == "suites"):
+        if Path(_suites_dir()) in collection_path.parents:
+            from .policy import OrgPolicy
+
+            return None if OrgPolicy.from_config(config).enabled else True
+    return None
 
 
 def _load_waivers(settings: Settings) -> list[Any]:
@@ -128,6 +165,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if subject is not None:
             report.user_properties.append(("k8s_resource", subject.id))
     return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse duplicate control ids; apply pytest_k8shardening_adjust_control before -m selects."""
+    from .controls import adjust_item, check_unique_ids
+
+    check_unique_ids(items, results.control_of)
+    if not config.hook.pytest_k8shardening_adjust_control.get_hookimpls():
+        return
+
+    cache: dict[str, Any] = {}
+    for item in items:
+        ctrl = results.control_of(item)
+        if ctrl is None:
+            continue
+        if ctrl.id not in cache:
+            cache[ctrl.id] = config.hook.pytest_k8shardening_adjust_control(config=config, control=ctrl)
+        adjust_item(item, ctrl, cache[ctrl.id], results.ADJUSTED)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:

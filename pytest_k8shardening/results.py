@@ -32,10 +32,17 @@ __all__ = ["SCHEMA", "ResultsCollector", "annotate", "control_of"]
 
 SCHEMA = "k8shardening.results/v1"
 _MAX_MESSAGE = 4000
-_CONTROL_DICTS: dict[str, dict[str, Any]] = {}
+_CONTROL_DICTS: dict[str, dict[str, Any]] = {}  # per control object (adjusted ones differ)
+
+
+#: A control changed by the pytest_k8shardening_adjust_control hook.
+ADJUSTED = pytest.StashKey[Control]()
 
 
 def control_of(item: pytest.Item) -> Control | None:
+    adjusted = item.stash.get(ADJUSTED, None)
+    if adjusted is not None:
+        return adjusted
     mark = item.get_closest_marker("k8s_control")
     if mark is None or not mark.args or not isinstance(mark.args[0], Control):
         return None
@@ -43,9 +50,10 @@ def control_of(item: pytest.Item) -> Control | None:
 
 
 def _control_dict(ctrl: Control) -> dict[str, Any]:
-    d = _CONTROL_DICTS.get(ctrl.id)
+    key = f"{ctrl.id}\0{id(ctrl)}"
+    d = _CONTROL_DICTS.get(key)
     if d is None:
-        d = _CONTROL_DICTS[ctrl.id] = ctrl.as_dict()
+        d = _CONTROL_DICTS[key] = ctrl.as_dict()
     return d
 
 
@@ -238,6 +246,7 @@ class ResultsCollector:
         }
         if state["waiver"]:
             entry["waiver"] = state["waiver"]
+        self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
         self.results.append(entry)
 
     @property
@@ -331,7 +340,9 @@ class ResultsCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.apply_gates(session)
         if self.json_path is not None:
-            doc = {"schema": SCHEMA, "summary": self.summary(int(session.exitstatus)), "results": self.results}
+            summary = self.summary(int(session.exitstatus))
+            self.config.hook.pytest_k8shardening_summary(config=self.config, summary=summary)
+            doc = {"schema": SCHEMA, "summary": summary, "results": self.results}
             _write_json(self.json_path, doc)
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document

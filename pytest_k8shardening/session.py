@@ -77,8 +77,25 @@ class K8sSession:
                 self.inventory = load_inventory(settings.manifests, settings.scope,
                                                 max_bytes=settings.max_file_size,
                                                 stdin=config.stash.get(STDIN_KEY, None))
+            if self.inventory is not None and not (workerinput and WORKER_INPUT_KEY in workerinput):
+                self._add_hook_objects()
         except (ManifestError, InvalidObject) as exc:
             raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
+
+    def _add_hook_objects(self) -> None:
+        from .loader import make_object
+
+        assert self.inventory is not None
+        batches = self.config.hook.pytest_k8shardening_add_objects(config=self.config, inventory=self.inventory)
+        for batch in batches:
+            objs = [make_object(raw, f"pytest_k8shardening_add_objects, object {i + 1}",
+                                Source("pytest_k8shardening_add_objects"))
+                    for i, raw in enumerate(batch or ())]
+            self.inventory.add(objs)
+        if any(batches):
+            from .loader import validate
+
+            validate(self.inventory)
 
     # -- live ------------------------------------------------------------
     def _connect(self) -> Any:

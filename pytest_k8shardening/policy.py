@@ -1,0 +1,50 @@
+"""Organization policy settings: the one place the ``org`` checks read them from.
+
+Set them in ``pytest.ini``, ``tox.ini`` or ``pyproject.toml``::
+
+    [tool.pytest.ini_options]
+    k8s_org_checks = true
+    k8s_allowed_registries = ["registry.example.org/*", "ghcr.io/acme/*"]
+    k8s_required_labels = ["app.kubernetes.io/name", "team"]
+
+Organization tests get them through the ``k8s_policy`` fixture, or
+``OrgPolicy.from_config(pytestconfig)``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+import pytest
+
+__all__ = ["OrgPolicy"]
+
+
+@dataclass(frozen=True)
+class OrgPolicy:
+    """What an organization requires beyond the hardening guides."""
+
+    enabled: bool = False
+    #: Globs over ``registry/repository`` (``registry.example.org/*``), or a bare registry name.
+    allowed_registries: tuple[str, ...] = ()
+    #: Label keys every workload must carry.
+    required_labels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> OrgPolicy:
+        return cls(
+            enabled=bool(config.getoption("k8s_org", False) or config.getini("k8s_org_checks")),
+            allowed_registries=tuple(config.getini("k8s_allowed_registries")),
+            required_labels=tuple(config.getini("k8s_required_labels")),
+        )
+
+    def registry_allowed(self, registry: str, repository: str) -> bool:
+        """Is ``registry/repository`` allowed by one of the globs?"""
+        full = f"{registry}/{repository}"
+        for pattern in self.allowed_registries:
+            if "/" not in pattern and "*" not in pattern and registry == pattern:
+                return True
+            if fnmatch.fnmatchcase(full, pattern):
+                return True
+        return False
