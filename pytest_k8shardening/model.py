@@ -249,6 +249,10 @@ class Workload:
         self.spec_path = ".".join(path)
         meta: Any = obj.raw.get("metadata") if obj.kind == "Pod" else _dig(obj.raw, path[:-1] + ("metadata",))
         self.pod_meta: dict[str, Any] = meta if isinstance(meta, dict) else {}
+        for key in ("hostNetwork", "hostPID", "hostIPC", "hostUsers", "automountServiceAccountToken"):
+            value = node.get(key)
+            if value is not None and not isinstance(value, bool):
+                raise InvalidObject(f"{self.spec_path}.{key} must be true or false, not {value!r}")
         sc = node.get("securityContext")
         if sc is not None:
             if not isinstance(sc, dict):

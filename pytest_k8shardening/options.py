@@ -139,6 +139,23 @@ def _score(value: str) -> float:
     return score
 
 
+def _check_versions(config: pytest.Config) -> None:
+    """Refuse a malformed k8s_pss_version / k8s_target_version before anything runs."""
+    from .checks.pss import parse_version as pss_version
+    from .checks.upgrades import parse_version as k8s_version
+
+    try:
+        pss_version(config.getini("k8s_pss_version"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"k8shardening: k8s_pss_version: {exc}") from None
+    target = config.getini("k8s_target_version")
+    if target:
+        try:
+            k8s_version(target)
+        except ValueError as exc:
+            raise pytest.UsageError(f"k8shardening: k8s_target_version: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved options: command line first, then ini, then defaults."""
@@ -200,6 +217,7 @@ class Settings:
                                     "--k8s-in-cluster or --k8s-kind)")
         if live:
             manifests = []
+        _check_versions(config)
         return cls(
             context=opt.k8s_context,
             kubeconfig=opt.k8s_kubeconfig,

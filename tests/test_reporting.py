@@ -206,7 +206,7 @@ waivers:
      expires: {FUTURE}}}
 """)
     out = pytester.path / "r.sarif"
-    pytester.runpytest("--k8s-manifests", str(app), "--k8s-waivers", str(waivers), "-k", "privileged",
+    pytester.runpytest("--k8s-manifests", str(app), "--k8s-waivers", str(waivers), "-m", "nsa", "-k", "privileged",
                        "--k8s-report-sarif", str(out))
     doc = _json(out)
     try:
@@ -231,7 +231,7 @@ waivers:
 
 
 def test_junit_xml_is_well_formed_with_properties(pytester: pytest.Pytester, app: Path) -> None:
-    pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged", "--junitxml", "j.xml")
+    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged", "--junitxml", "j.xml")
     root = ET.parse(pytester.path / "j.xml").getroot()
     cases = root.findall(".//testcase")
     assert cases
@@ -318,7 +318,7 @@ def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Pa
         pytest.skip("the Allure command line is not installed (npm install -g allure-commandline); "
                     ".ci/run installs it")
     out = pytester.path / "allure"
-    pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged", "--alluredir", str(out))
+    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged", "--alluredir", str(out))
     site = pytester.path / "site"
     proc = subprocess.run([allure, "generate", str(out), "-o", str(site), "--clean"], capture_output=True,
                           text=True, timeout=300)

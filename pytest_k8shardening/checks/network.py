@@ -1,0 +1,587 @@
+"""Network separation checks (NSA/CISA guide, "Network separation and hardening").
+
+NetworkPolicies are read the way the API server stores them
+(k8s.io/api networking/v1 and its defaulting):
+
+* ``spec.podSelector`` ``{}`` (or absent) selects every pod of the namespace;
+  otherwise ``matchLabels`` and ``matchExpressions`` (In, NotIn, Exists,
+  DoesNotExist) must all hold for the pod template's labels.
+* ``spec.policyTypes`` absent or empty means ``[Ingress]``, plus ``Egress``
+  when ``spec.egress`` has rules. Rules of a direction the policy does not
+  list are ignored.
+* A direction listed with no rules denies all traffic in that direction for
+  the selected pods; a rule without ``from``/``to`` matches every peer, and
+  one without ``ports`` every port. A port without ``protocol`` is TCP.
+* Policies add up: a pod may talk where any policy selecting it allows.
+  Pods on the host network are not governed by NetworkPolicies at all.
+
+Only ``networking.k8s.io`` NetworkPolicies are evaluated. CNI-specific
+policies (CiliumNetworkPolicy, Calico's or Antrea's ``NetworkPolicy`` kinds)
+are recognised, and where they are the only policies of a namespace the
+checks say they cannot judge them instead of failing.
+
+Each check takes the :class:`~pytest_k8shardening.model.Inventory` it reads
+policies from; a kind the live scan may not read makes it return
+:class:`Undetermined` with the API server's reason, never a verdict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
+from . import CheckResult, Finding, NotApplicable, Undetermined
+
+__all__ = [
+    "METADATA_ADDRESS",
+    "METADATA_PORT",
+    "InvalidSelector",
+    "Policy",
+    "cloud_metadata_blocked",
+    "default_deny",
+    "describe_selector",
+    "kube_system_egress",
+    "limit_range_defaults",
+    "network_policy_exists",
+    "policies_in",
+    "resource_quota",
+    "selector_matches",
+    "workload_isolated",
+]
+
+#: The link-local address of the cloud instance metadata service (AWS, GCP,
+#: Azure, OpenStack, ...), which hands out the node's cloud credentials.
+METADATA_ADDRESS = ipaddress.ip_address("169.254.169.254")
+#: The port it answers on (HTTP) with every major provider.
+METADATA_PORT = 80
+
+INGRESS, EGRESS = "Ingress", "Egress"
+_RULES = {INGRESS: "ingress", EGRESS: "egress"}
+_PEERS = {INGRESS: "from", EGRESS: "to"}
+_K8S_GROUPS = ("networking.k8s.io/", "extensions/")
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+# ------------------------------------------------------------------ label selectors
+class InvalidSelector(ValueError):
+    """A label selector the API server would reject."""
+
+
+def _validate_selector(selector: Any) -> None:
+    if selector is None:
+        return
+    if not isinstance(selector, dict):
+        raise InvalidSelector("must be a mapping")
+    labels = selector.get("matchLabels")
+    if labels is not None and not isinstance(labels, dict):
+        raise InvalidSelector("matchLabels must be a mapping")
+    exprs = selector.get("matchExpressions")
+    if exprs is None:
+        return
+    if not isinstance(exprs, list):
+        raise InvalidSelector("matchExpressions must be a list")
+    for i, expr in enumerate(exprs):
+        if not isinstance(expr, dict) or not expr.get("key"):
+            raise InvalidSelector(f"matchExpressions[{i}] needs a key")
+        op, values = expr.get("operator"), expr.get("values") or []
+        if op not in _OPERATORS:
+            raise InvalidSelector(f"matchExpressions[{i}].operator {op!r} is not one of {', '.join(_OPERATORS)}")
+        if not isinstance(values, list):
+            raise InvalidSelector(f"matchExpressions[{i}].values must be a list")
+        if op in ("In", "NotIn") and not values:
+            raise InvalidSelector(f"matchExpressions[{i}]: {op} needs at least one value")
+        if op in ("Exists", "DoesNotExist") and values:
+            raise InvalidSelector(f"matchExpressions[{i}]: {op} takes no values")
+
+
+def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:
+    """Does a ``metav1.LabelSelector`` select an object with ``labels``?
+
+    ``None`` and ``{}`` select everything. ``matchLabels`` pairs and every
+    ``matchExpressions`` requirement must hold: In (key present, value
+    listed), NotIn (key absent, or value not listed), Exists, DoesNotExist.
+    Raises :class:`InvalidSelector` for a selector the API would reject.
+    """
+    _validate_selector(selector)
+    if not selector:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != str(value):
+            return False
+    for expr in selector.get("matchExpressions") or ():
+        key, op = expr["key"], expr["operator"]
+        values = {str(v) for v in expr.get("values") or ()}
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _selects_everything(selector: Any) -> bool:
+    return not selector or (not selector.get("matchLabels") and not selector.get("matchExpressions"))
+
+
+def describe_selector(selector: Any) -> str:
+    """``{}``, or ``app=api, tier in (web,api), !legacy``: kubectl's way of writing it."""
+    if not isinstance(selector, dict) or _selects_everything(selector):
+        return "{} (every pod)"
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or ():
+        expr = mapping(expr)
+        key, op, values = expr.get("key"), expr.get("operator"), ",".join(map(str, expr.get("values") or ()))
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": f"{key}",
+                      "DoesNotExist": f"!{key}"}.get(str(op), f"{key} {op} ({values})"))
+    return ", ".join(parts)
+
+
+def _show_labels(labels: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
+
+
+# ------------------------------------------------------------------ policies
+@dataclass(frozen=True)
+class Policy:
+    """A NetworkPolicy with its policy types resolved as the API defaults them."""
+
+    obj: K8sObject
+    selector: dict[str, Any]
+    types: tuple[str, ...]
+    ingress: list[Any]
+    egress: list[Any]
+    types_defaulted: bool
+    invalid: str | None = None
+
+    @classmethod
+    def of(cls, obj: K8sObject) -> Policy:
+        spec = mapping(obj.raw.get("spec"))
+        selector = spec.get("podSelector")
+        invalid = None
+        try:
+            _validate_selector(selector)
+        except InvalidSelector as exc:
+            invalid = f"spec.podSelector {exc}"
+        ingress = spec.get("ingress") or []
+        egress = spec.get("egress") or []
+        ingress = ingress if isinstance(ingress, list) else []
+        egress = egress if isinstance(egress, list) else []
+        declared = spec.get("policyTypes") or []
+        if isinstance(declared, list) and declared:
+            types, defaulted = tuple(str(t) for t in declared), False
+        else:
+            types, defaulted = (INGRESS, EGRESS) if egress else (INGRESS,), True
+        return cls(obj, selector if isinstance(selector, dict) else {}, types, ingress, egress, defaulted,
+                   invalid)
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    @property
+    def selects_all(self) -> bool:
+        return self.invalid is None and _selects_everything(self.selector)
+
+    def selects(self, labels: Mapping[str, str]) -> bool:
+        """Does the policy select pods with ``labels``? An invalid selector selects nothing."""
+        return self.invalid is None and selector_matches(self.selector, labels)
+
+    def rules(self, direction: str) -> list[Any]:
+        return self.ingress if direction == INGRESS else self.egress
+
+    def restricts(self, direction: str) -> bool:
+        return direction in self.types
+
+    def denies_all(self, direction: str) -> bool:
+        """``podSelector: {}``, the direction in policyTypes, and no rules for it."""
+        return self.selects_all and self.restricts(direction) and not self.rules(direction)
+
+    def describe(self) -> str:
+        return f"NetworkPolicy {self.name} ({self.obj.source.describe()})" if self.obj.source.file \
+            else f"NetworkPolicy {self.name}"
+
+
+def _is_k8s_policy(obj: K8sObject) -> bool:
+    return obj.kind == "NetworkPolicy" and obj.api_version.startswith(_K8S_GROUPS)
+
+
+def policies_in(inv: Inventory, namespace: str) -> list[Policy] | Undetermined:
+    """The ``networking.k8s.io`` NetworkPolicies of ``namespace``, or why they cannot be read."""
+    if why := inv.unavailable("NetworkPolicy"):
+        return Undetermined(f"NetworkPolicies cannot be read: {why}")
+    return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace) if _is_k8s_policy(o)]
+
+
+def _cni_policies(inv: Inventory, namespace: str) -> list[K8sObject]:
+    """Policies of a CNI's own API (Cilium, Calico, Antrea), which these checks do not evaluate."""
+    return [o for o in inv.objects if o.namespace == namespace and (
+        o.kind == "CiliumNetworkPolicy" or (o.kind == "NetworkPolicy" and not _is_k8s_policy(o)))]
+
+
+def _cni_undetermined(inv: Inventory, namespace: str, what: str) -> Undetermined | None:
+    others = _cni_policies(inv, namespace)
+    if not others:
+        return None
+    names = ", ".join(f"{o.kind} {o.name} ({o.api_version})" for o in others[:5])
+    return Undetermined(f"{what}, but the namespace has CNI-specific policies ({names}), which this check "
+                        "does not evaluate")
+
+
+def _invalid_note(pols: Iterable[Policy]) -> str:
+    bad = [f"{p.name}: {p.invalid}" for p in pols if p.invalid]
+    return f" (ignored, the API server would reject them: {'; '.join(bad)})" if bad else ""
+
+
+def _pod_labels(w: Workload) -> dict[str, str]:
+    labels = w.pod_meta.get("labels") or {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _labels_path(w: Workload) -> str:
+    return ".".join(WORKLOAD_KINDS[w.kind][:-1] + ("metadata", "labels"))
+
+
+def _namespace_workloads(inv: Inventory, namespace: str) -> list[Workload] | Undetermined:
+    missing = {k: why for k in WORKLOAD_KINDS if (why := inv.unavailable(k))}
+    if missing:
+        return Undetermined("the namespace's workloads cannot all be read: " +
+                            "; ".join(f"{k}: {why}" for k, why in missing.items()))
+    return [w for w in inv.all_workloads() if w.namespace == namespace]
+
+
+# ------------------------------------------------------------------ namespaces
+def network_policy_exists(ns: Namespace, inv: Inventory) -> CheckResult:
+    """The namespace must have at least one ``networking.k8s.io`` NetworkPolicy.
+
+    Without one every pod accepts connections from, and opens them to, any
+    pod of the cluster and beyond.
+    """
+    pols = policies_in(inv, ns.name)
+    if isinstance(pols, Undetermined):
+        return pols
+    if pols:
+        return []
+    if und := _cni_undetermined(inv, ns.name, f"namespace {ns.name} has no Kubernetes NetworkPolicy"):
+        return und
+    return [Finding(f"namespace {ns.name} has no NetworkPolicy: every pod in it accepts traffic from, and sends "
+                    "traffic to, anywhere", None)]
+
+
+def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
+    """The namespace must deny all ingress and all egress by default.
+
+    Compliant: for each of Ingress and Egress, a NetworkPolicy with
+    ``podSelector: {}``, the direction in its (defaulted) ``policyTypes``,
+    and no rules for that direction. One policy may cover both directions,
+    or two policies one each. Allow-policies for the traffic the
+    applications need are then added beside it.
+    """
+    pols = policies_in(inv, ns.name)
+    if isinstance(pols, Undetermined):
+        return pols
+    findings = []
+    for direction in (INGRESS, EGRESS):
+        if any(p.denies_all(direction) for p in pols):
+            continue
+        rules = _RULES[direction]
+        hints = []
+        for p in pols:
+            if not p.selects_all:
+                continue
+            if not p.restricts(direction):
+                if p.types_defaulted:
+                    hints.append(f"{p.name} has no policyTypes, which the API defaults to "
+                                 f"[{', '.join(p.types)}] since it has no {rules} rules")
+                else:
+                    hints.append(f"{p.name} lists policyTypes [{', '.join(p.types)}] only")
+            elif p.rules(direction):
+                hints.append(f"{p.name} selects every pod for {direction} but allows "
+                             f"{len(p.rules(direction))} {rules} rule(s)")
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        findings.append(Finding(
+            f"no NetworkPolicy in namespace {ns.name} denies all {rules} by default (podSelector: {{}}, "
+            f"policyTypes containing {direction}, no {rules} rules){hint}{_invalid_note(pols)}", None))
+    if findings and not pols and (und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy denies "
+                                                                      "traffic by default")):
+        return und
+    return findings
+
+
+def workload_isolated(w: Workload, inv: Inventory) -> CheckResult:
+    """The workload's pods must be selected by a NetworkPolicy for Ingress and for Egress.
+
+    The pod template's labels are matched against each policy's
+    ``podSelector`` in the workload's namespace; a policy counts for a
+    direction listed in its (defaulted) ``policyTypes``. Pods on the host
+    network fail: NetworkPolicies do not apply to them.
+    """
+    ns = w.namespace or "default"
+    pols = policies_in(inv, ns)
+    if isinstance(pols, Undetermined):
+        return pols
+    if w.pod_spec.get("hostNetwork") is True:
+        return [Finding(f"{w.spec_path}.hostNetwork=true: NetworkPolicies do not apply to pods on the host "
+                        "network, so its traffic cannot be restricted", f"{w.spec_path}.hostNetwork")]
+    labels = _pod_labels(w)
+    findings = []
+    for direction in (INGRESS, EGRESS):
+        if any(p.restricts(direction) and p.selects(labels) for p in pols):
+            continue
+        findings.append(Finding(
+            f"no NetworkPolicy in namespace {ns} selects its pods ({_show_labels(labels)}) for {direction}, "
+            f"so their {_RULES[direction]} is unrestricted{_invalid_note(pols)}", _labels_path(w)))
+    if findings and (und := _cni_undetermined(inv, ns, "no Kubernetes NetworkPolicy selects the workload")):
+        return und
+    return findings
+
+
+# ------------------------------------------------------------------ resource policies
+_CPU_MEMORY = ("cpu", "memory")
+
+
+def _resources(value: Any) -> set[str]:
+    return {str(k) for k, v in mapping(value).items() if v not in (None, "")}
+
+
+def limit_range_defaults(ns: Namespace, inv: Inventory) -> CheckResult:
+    """A LimitRange must give containers default requests and limits for CPU and memory.
+
+    Fields: ``spec.limits[*]`` items of ``type: Container`` across the
+    namespace's LimitRanges; ``default`` and ``defaultRequest`` must each
+    name ``cpu`` and ``memory``. As the API defaults a Container item,
+    ``max`` stands in for a missing ``default``, and ``default`` (then
+    ``min``) for a missing ``defaultRequest``.
+    """
+    if why := inv.unavailable("LimitRange"):
+        return Undetermined(f"LimitRanges cannot be read: {why}")
+    ranges = inv.in_namespace("LimitRange", ns.name)
+    if not ranges:
+        return [Finding(f"namespace {ns.name} has no LimitRange: containers that set no resources get no default "
+                        "requests or limits", None)]
+    default: set[str] = set()
+    request: set[str] = set()
+    items = 0
+    for lr in ranges:
+        limits = mapping(lr.raw.get("spec")).get("limits") or ()
+        for item in limits if isinstance(limits, list) else ():
+            item = mapping(item)
+            if item.get("type") != "Container":
+                continue
+            items += 1
+            d = _resources(item.get("default")) | _resources(item.get("max"))
+            default |= d
+            request |= _resources(item.get("defaultRequest")) | d | _resources(item.get("min"))
+    names = ", ".join(lr.name for lr in ranges)
+    if not items:
+        return [Finding(f"LimitRange {names} in namespace {ns.name} has no item of type Container, so containers "
+                        "get no defaults", None)]
+    missing = [f"default.{r}" for r in _CPU_MEMORY if r not in default] + \
+              [f"defaultRequest.{r}" for r in _CPU_MEMORY if r not in request]
+    if not missing:
+        return []
+    return [Finding(f"the Container limits of LimitRange {names} in namespace {ns.name} set no "
+                    f"{', '.join(missing)}", None)]
+
+
+#: ResourceQuota keys the guide's example sets. ``cpu`` and ``memory`` are
+#: the API's short forms of ``requests.cpu`` and ``requests.memory``.
+QUOTA_KEYS: tuple[str, ...] = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
+_QUOTA_ALIASES = {"cpu": "requests.cpu", "memory": "requests.memory"}
+
+
+def resource_quota(ns: Namespace, inv: Inventory) -> CheckResult:
+    """A ResourceQuota must bound the namespace's CPU and memory requests and limits.
+
+    Fields: ``spec.hard`` of the namespace's ResourceQuotas, together, must
+    name ``requests.cpu``, ``requests.memory``, ``limits.cpu`` and
+    ``limits.memory`` (``cpu``/``memory`` count as ``requests.*``). Quotas
+    with ``scopes`` or a ``scopeSelector`` bound only some pods and do not
+    count.
+    """
+    if why := inv.unavailable("ResourceQuota"):
+        return Undetermined(f"ResourceQuotas cannot be read: {why}")
+    quotas = inv.in_namespace("ResourceQuota", ns.name)
+    if not quotas:
+        return [Finding(f"namespace {ns.name} has no ResourceQuota: its pods can claim all the cluster's CPU and "
+                        "memory", None)]
+    keys: set[str] = set()
+    scoped = []
+    for q in quotas:
+        spec = mapping(q.raw.get("spec"))
+        if spec.get("scopes") or spec.get("scopeSelector"):
+            scoped.append(q.name)
+            continue
+        keys |= {_QUOTA_ALIASES.get(k, k) for k in _resources(spec.get("hard"))}
+    missing = [k for k in QUOTA_KEYS if k not in keys]
+    if not missing:
+        return []
+    note = f" (ResourceQuota {', '.join(scoped)} has scopes and bounds only some pods)" if scoped else ""
+    unscoped = [q.name for q in quotas if q.name not in scoped]
+    where = f"the ResourceQuota {', '.join(unscoped)} of namespace {ns.name}" if unscoped \
+        else f"namespace {ns.name}: no unscoped ResourceQuota"
+    return [Finding(f"{where} sets no {', '.join(missing)} in spec.hard{note}", None)]
+
+
+# ------------------------------------------------------------------ egress
+def _port_reaches(port: Any, number: int) -> bool:
+    port = mapping(port)
+    if (port.get("protocol") or "TCP") != "TCP":
+        return False
+    value = port.get("port")
+    if value is None:
+        return True  # every port of the protocol
+    if isinstance(value, str):
+        if not value.isdigit():
+            return False  # a named port names a container port of a pod, not the metadata service
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    end = port.get("endPort")
+    end = end if isinstance(end, int) and not isinstance(end, bool) else value
+    return value <= number <= end
+
+
+def _cidr_contains(cidr: Any, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        net = ipaddress.ip_network(str(cidr), strict=False)
+    except ValueError:
+        return False
+    return net.version == address.version and address in net
+
+
+def rule_reaches(rule: Any, address: ipaddress.IPv4Address | ipaddress.IPv6Address = METADATA_ADDRESS,
+                 port: int = METADATA_PORT) -> str | None:
+    """Why an egress rule allows ``address:port`` (TCP), or None when it does not.
+
+    A rule without ``to`` allows every destination; an ``ipBlock`` peer
+    allows its ``cidr`` minus its ``except`` ranges; pod and namespace
+    selectors match pods only. ``ports``, when given, must include the port.
+    """
+    rule = mapping(rule)
+    ports = rule.get("ports") or []
+    if ports and not any(_port_reaches(p, port) for p in (ports if isinstance(ports, list) else [])):
+        return None
+    peers = rule.get("to") or []
+    on_port = f" on TCP {port}" if ports else " on every port"
+    if not peers:
+        return f"has no `to`, so it allows every destination{on_port}"
+    for j, peer in enumerate(peers if isinstance(peers, list) else []):
+        block = mapping(mapping(peer).get("ipBlock"))
+        if not block or not _cidr_contains(block.get("cidr"), address):
+            continue
+        excepts = block.get("except") or []
+        if any(_cidr_contains(e, address) for e in (excepts if isinstance(excepts, list) else [])):
+            continue
+        shown = ", ".join(map(str, excepts)) if excepts else "none"
+        return f"to[{j}].ipBlock.cidr {block.get('cidr')} contains {address} and its except ({shown}) does not " \
+               f"cover it{on_port}"
+    return None
+
+
+def cloud_metadata_blocked(ns: Namespace, inv: Inventory) -> CheckResult:
+    """Pods of the namespace must not reach the cloud metadata service (169.254.169.254).
+
+    Fails when an egress rule of any NetworkPolicy with Egress in its
+    policyTypes allows TCP port 80 of 169.254.169.254 (a rule without
+    ``to``, or an ``ipBlock`` containing the address that its ``except``
+    does not cover; a rule limited to other ports, such as DNS, does not
+    open it), when nothing restricts egress, when some workload of the
+    namespace is selected by no policy restricting egress, and for pods on
+    the host network, which no NetworkPolicy governs. Passes when egress is
+    restricted for every pod and no rule opens the address.
+    """
+    pols = policies_in(inv, ns.name)
+    if isinstance(pols, Undetermined):
+        return pols
+    egress = [p for p in pols if p.restricts(EGRESS)]
+    findings = []
+    for p in egress:
+        for i, rule in enumerate(p.egress):
+            if why := rule_reaches(rule):
+                findings.append(Finding(
+                    f"{p.describe()}, selecting {describe_selector(p.selector)}, allows egress to {METADATA_ADDRESS}: "
+                    f"spec.egress[{i}] {why}", f"NetworkPolicy/{p.name} spec.egress[{i}]"))
+    for w in inv.all_workloads():  # what can be read: host-network pods escape every policy
+        if w.namespace == ns.name and w.pod_spec.get("hostNetwork") is True:
+            findings.append(Finding(f"{w.describe()} uses the host network: no NetworkPolicy applies to it, so it "
+                                    f"reaches {METADATA_ADDRESS} whenever the node does", f"{w.spec_path}.hostNetwork"))
+    if any(p.selects_all for p in egress):
+        return findings
+    if not egress:
+        if und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy restricts egress"):
+            return und
+        findings.append(Finding(f"no NetworkPolicy in namespace {ns.name} restricts egress, so every pod can reach "
+                                f"the cloud metadata service at {METADATA_ADDRESS}", None))
+        return findings
+    workloads = _namespace_workloads(inv, ns.name)
+    if isinstance(workloads, Undetermined):
+        return findings or workloads
+    uncovered = [w for w in workloads if w.pod_spec.get("hostNetwork") is not True
+                 and not any(p.selects(_pod_labels(w)) for p in egress)]
+    for w in uncovered:
+        findings.append(Finding(f"{w.describe()} ({_show_labels(_pod_labels(w))}) is selected by no NetworkPolicy "
+                                f"restricting egress, so its pods can reach {METADATA_ADDRESS}", _labels_path(w)))
+    if not workloads:
+        findings.append(Finding(f"no NetworkPolicy in namespace {ns.name} restricts the egress of every pod "
+                                f"(podSelector: {{}}), so pods it does not select can reach {METADATA_ADDRESS}", None))
+    return findings
+
+
+def _allows_everything(rule: Any) -> bool:
+    rule = mapping(rule)
+    if rule.get("ports"):
+        return False
+    peers = rule.get("to") or []
+    if not peers:
+        return True
+    for peer in peers if isinstance(peers, list) else []:
+        block = mapping(mapping(peer).get("ipBlock"))
+        try:
+            if block and ipaddress.ip_network(str(block.get("cidr")), strict=False).prefixlen == 0 \
+                    and not block.get("except"):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def kube_system_egress(ns: Namespace, inv: Inventory) -> CheckResult:
+    """kube-system must have a NetworkPolicy that limits egress.
+
+    Compliant: some NetworkPolicy in the namespace has Egress in its
+    (defaulted) policyTypes and no egress rule that opens every destination
+    on every port (no ``to`` and no ``ports``, or ``ipBlock`` 0.0.0.0/0 or
+    ::/0 without ``except``). Not applicable when every kube-system pod among
+    the inputs runs on the host network (static control-plane pods given as
+    files), since NetworkPolicies do not govern those.
+    """
+    pols = policies_in(inv, ns.name)
+    if isinstance(pols, Undetermined):
+        return pols
+    if not pols:
+        workloads = _namespace_workloads(inv, ns.name)
+        if isinstance(workloads, Undetermined):
+            return workloads
+        if workloads and all(w.pod_spec.get("hostNetwork") is True for w in workloads):
+            return NotApplicable(f"every {ns.name} pod among the inputs runs on the host network, where "
+                                 "NetworkPolicies do not apply; scan the live cluster to check the rest of "
+                                 f"{ns.name} (DNS, CNI and add-on pods)")
+    egress = [p for p in pols if p.restricts(EGRESS)]
+    if not egress:
+        if und := _cni_undetermined(inv, ns.name, f"no Kubernetes NetworkPolicy restricts egress in {ns.name}"):
+            return und
+        return [Finding(f"no NetworkPolicy in {ns.name} restricts egress: its pods (DNS, CNI agents, add-ons, with "
+                        "the cluster's most powerful credentials) can reach the Internet", None)]
+    if any(not any(_allows_everything(r) for r in p.egress) for p in egress):
+        return []
+    opened = "; ".join(f"{p.name} spec.egress[{i}]" for p in egress for i, r in enumerate(p.egress)
+                       if _allows_everything(r))
+    return [Finding(f"every NetworkPolicy restricting egress in {ns.name} also allows all of it ({opened} opens "
+                    "every destination on every port)", None)]

@@ -1,0 +1,84 @@
+"""NSA/CISA Kubernetes Hardening Guide v1.2: admission control, and manifests that survive upgrades."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_k8shardening import Inventory, K8sObject, Namespace, assert_compliant, control
+from pytest_k8shardening.checks import admission, upgrades
+
+POD = "Kubernetes Pod security"
+UPGRADES = "Upgrading and application security practices"
+
+
+@control(
+    "nsa.admission.pod-security-enforced", title="Namespaces enforce a Pod Security level", severity="high",
+    category="pod_security", frameworks=["nsa"], guide=f"{POD}: Pod security enforcement (technical control)",
+    references={"kubescape": ["C-0192"], "cis": ["5.2.1"]},
+    remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a "
+                "workload needs it).",
+)
+def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory) -> None:
+    """Checking manifests catches mistakes; only admission enforcement stops a privileged pod from being created.
+
+    v1.2 replaced PodSecurityPolicy with "a technical control"; Pod Security
+    Admission is the built-in one. warn and audit labels alone block nothing
+    and fail. A cluster-wide default in the API server's AdmissionConfiguration
+    file is not visible through the API and is not counted. A namespace seen
+    only as the namespace of other objects is skipped: its labels are unknown.
+    """
+    assert_compliant(admission.pod_security_enforced(k8s_namespace, k8s_cluster))
+
+
+@control(
+    "nsa.admission.image-signatures", title="Image signatures are verified at admission", severity="medium",
+    category="pod_security", frameworks=["nsa"], guide=f"{POD}: build secure container images (admission)",
+    remediation="Install an image-signature verifier (Sigstore policy-controller, Kyverno verifyImages, "
+                "Connaisseur, Ratify with Gatekeeper) and sign images in the build pipeline.",
+)
+def test_image_signatures_verified(k8s_cluster: Inventory) -> None:
+    """Only images that passed the build pipeline's scans, and were signed there, should run.
+
+    Looks for the admission webhooks of known verifiers, by exact names
+    (checks/admission.py lists them). Kyverno counts only with a verifyImages
+    policy among the inputs, Gatekeeper only with Ratify. A manifest scan
+    without admission configuration is skipped, not failed. Kubescape and
+    Trivy have no equivalent automated control.
+    """
+    assert_compliant(admission.image_signature_verification(k8s_cluster))
+
+
+@pytest.fixture(scope="module")
+def target_release(pytestconfig: pytest.Config, k8s_cluster: Inventory) -> upgrades.Target:
+    """The Kubernetes release the manifests must work on (ini option k8s_target_version, else the cluster's).
+
+    A value that is not a version stops the run as a usage error (exit status 4), as unreadable input does.
+    """
+    try:
+        return upgrades.target_version(pytestconfig.getini("k8s_target_version"), k8s_cluster)
+    except ValueError as exc:
+        pytest.exit(f"k8shardening: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@control(
+    "nsa.upgrades.removed-apis", title="Manifests use no API version removed in the target release",
+    severity="medium", category="upgrades", frameworks=["nsa"], guide=f"{UPGRADES}: apply security patches",
+    remediation="Move the manifest to the replacement apiVersion named in the message (kubectl convert helps), "
+                "and check the fields that changed with it.",
+)
+@pytest.mark.k8s_select(where=upgrades.declares_api_version, include_system=True,
+                        empty_reason="no manifests among the inputs: objects read from a live cluster show the API "
+                                     "version the scanner asked for, and none keeps kubectl's last-applied "
+                                     "configuration")
+def test_no_removed_api_versions(k8s_object: K8sObject, target_release: upgrades.Target) -> None:
+    """An upgrade, and with it every security patch, stops at manifests the new release no longer accepts.
+
+    Target: the ini option k8s_target_version, else the live server's
+    version, else the newest release in the support table. Removals are
+    a dated table (pytest_k8shardening/data/removed-apis.json) of built-in
+    kinds; custom resources are not covered. Objects read from a cluster
+    are judged by their kubectl last-applied annotation. System namespaces
+    are included. Kubescape and Trivy have no such control (Pluto and kubent
+    do this job with their own tables).
+    """
+    assert_compliant(upgrades.removed_api_versions(k8s_object, target_release))
