@@ -258,3 +258,104 @@ def test_bad_kubeconfig_and_context_are_clear_errors(cluster: ControlPlane, tmp_
     assert proc.returncode == 4 and "cannot load the cluster credentials" in proc.stderr
     proc, _ = run_plugin(["--k8s-kubeconfig", str(tmp_path / "missing")], tmp_path)
     assert proc.returncode == 4 and "cannot load the cluster credentials" in proc.stderr
+
+
+FAKE_KUBELET = """
+import http.server, json, ssl, sys
+config = json.loads(sys.argv[3])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/configz":
+            self.send_response(404); self.end_headers(); return
+        body = json.dumps({"kubeletconfig": config}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer((sys.argv[1], 10250), Handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2] + "/cert.pem", sys.argv[2] + "/key.pem")
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+KUBELET_CONFIG = {"authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": True},
+                                     "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}},
+                  "authorization": {"mode": "Webhook"}, "readOnlyPort": 10255, "rotateCertificates": True}
+
+
+@pytest.fixture(scope="module")
+def fake_kubelet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A stand-in kubelet answering /configz over HTTPS, in a network namespace of its own.
+
+    The API server refuses to proxy to loopback addresses, so the "node" gets
+    an address on a veth pair into a namespace this test creates (and removes).
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("a stand-in kubelet needs root and iproute2 to create a network namespace")
+    ns, host_if, node_if = f"k8sh-{uuid.uuid4().hex[:6]}", f"kh{uuid.uuid4().hex[:6]}", f"kn{uuid.uuid4().hex[:6]}"
+    octet = 16 + int(uuid.uuid4().hex[:2], 16) % 200
+    host_ip, node_ip = f"10.213.{octet}.1", f"10.213.{octet}.2"
+    certs = tmp_path_factory.mktemp("kubelet-certs")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(certs / "key.pem"),
+                    "-out", str(certs / "cert.pem"), "-days", "1", "-subj", f"/CN={node_ip}"],
+                   check=True, capture_output=True)
+    setup = [["ip", "netns", "add", ns], ["ip", "link", "add", host_if, "type", "veth", "peer", "name", node_if],
+             ["ip", "link", "set", node_if, "netns", ns], ["ip", "addr", "add", f"{host_ip}/30", "dev", host_if],
+             ["ip", "link", "set", host_if, "up"],
+             ["ip", "netns", "exec", ns, "ip", "addr", "add", f"{node_ip}/30", "dev", node_if],
+             ["ip", "netns", "exec", ns, "ip", "link", "set", node_if, "up"]]
+    proc = None
+    try:
+        for cmd in setup:
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot create a network namespace here ({' '.join(cmd)}: {done.stderr.strip()})")
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", FAKE_KUBELET, node_ip, str(certs),
+                                 json.dumps(KUBELET_CONFIG)])
+        time.sleep(1.0)
+        yield node_ip
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_kubelet_configz_through_the_node_proxy(full_access: None, cluster: ControlPlane, admin: Any,
+                                                fake_kubelet: str, tmp_path: Path) -> None:
+    """The kubelet tests read a node's /configz through the real API server's node proxy."""
+    from kubernetes import client
+
+    apply(admin, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-2"}})
+    client.CoreV1Api(admin).patch_node_status("node-2", {"status": {
+        "addresses": [{"type": "InternalIP", "address": fake_kubelet}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}})
+    try:
+        start = len(cluster.audit_log.read_text().splitlines())
+        proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "kubelet"], tmp_path)
+        assert doc is not None, proc.stderr[-2000:]
+        verdicts = {r["control"]: r for r in doc["results"] if r["resource"] and r["resource"]["name"] == "node-2"}
+        assert verdicts["nsa.kubelet.anonymous-auth"]["outcome"] == "failed"
+        assert verdicts["nsa.kubelet.read-only-port"]["outcome"] == "failed"
+        assert "readOnlyPort=10255" in verdicts["nsa.kubelet.read-only-port"]["message"]
+        for control in ("nsa.kubelet.authorization", "nsa.kubelet.client-ca", "nsa.kubelet.certificate-rotation"):
+            assert verdicts[control]["outcome"] == "passed", control
+        # node-1 has no kubelet behind it: skipped with the reason, not passed
+        node1 = [r for r in doc["results"] if r["resource"] and r["resource"]["name"] == "node-1"]
+        assert node1 and all(r["outcome"] == "skipped" for r in node1)
+        proxied = [json.loads(line) for line in cluster.audit_log.read_text().splitlines()[start:]]
+        assert any(e["user"]["username"] == SCANNER_USER and e["objectRef"].get("subresource") == "proxy"
+                   and e["verb"] == "get" for e in proxied if e.get("objectRef"))
+    finally:
+        client.CoreV1Api(admin).delete_node("node-2")
