@@ -94,6 +94,39 @@ def pytest_configure(config: pytest.Config) -> None:
             config.args.append(suites)
 
 
+_SUITES_NODEID = "k8shardening"
+
+
+def _suite_relative(path: Path, config: pytest.Config) -> str | None:
+    """``nsa/test_rbac.py`` for a path inside the built-in suites, else None."""
+    if config.pluginmanager.get_plugin(_SESSION) is None:
+        return None
+    root = Path(_suites_dir())
+    if path == root:
+        return ""
+    if root not in path.parents:
+        return None
+    return path.relative_to(root).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Give the built-in suites short, stable node ids (``k8shardening/nsa/test_rbac.py::...``)
+    wherever they are installed, instead of a path into site-packages."""
+    rel = _suite_relative(path, parent.config)
+    if rel is None or not (path / "__init__.py").is_file():
+        return None
+    return pytest.Package.from_parent(parent, path=path, nodeid=f"{_SUITES_NODEID}/{rel}".rstrip("/"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    rel = _suite_relative(module_path, parent.config)
+    if not rel:
+        return None
+    return pytest.Module.from_parent(parent, path=module_path, nodeid=f"{_SUITES_NODEID}/{rel}")
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The optional org suite is collected only when asked for."""
     if collection_path.name == "org" and collection_path.parent.name == "suites" or (

@@ -37,5 +37,9 @@ def test_wheel_contains_plugin_and_suites(tmp_path: Path) -> None:
     assert "pytest_k8shardening/plugin.py" in names
     assert "pytest_k8shardening/suites/nsa/test_pod_security.py" in names
     assert "pytest_k8shardening/suites/nsa/test_secrets_and_namespaces.py" in names
+    assert "pytest_k8shardening/suites/pss/test_restricted.py" in names
+    assert "pytest_k8shardening/suites/org/test_org_policy.py" in names
+    assert "pytest_k8shardening/data/kubernetes-releases.json" in names
+    assert "pytest_k8shardening/data/removed-apis.json" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "k8shardening = pytest_k8shardening.plugin" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -64,7 +64,8 @@ def test_builtin_suites_collected_from_any_directory(pytester: pytest.Pytester, 
     result = pytester.runpytest("--k8s-manifests", str(app), "--collect-only", "-q")
     out = result.stdout.str()
     assert "test_mine" in out
-    assert "test_not_privileged[shop/Deployment/api:container=web]" in out
+    # short, stable node ids wherever the package is installed
+    assert "k8shardening/nsa/test_pod_security.py::test_not_privileged[shop/Deployment/api:container=web]" in out
     assert "test_not_privileged[shop/Deployment/api:initContainer=migrate]" in out
     assert "test_no_host_pid[shop/Deployment/api]" in out
     assert "test_no_credentials_in_configmaps[other/ConfigMap/settings]" in out
