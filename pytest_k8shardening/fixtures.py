@@ -78,6 +78,8 @@ def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
     for name in ("k8s_container", "k8s_workload", "k8s_object"):
         if name in request.fixturenames:
             value = request.getfixturevalue(name)
+            if not isinstance(value, (Container, Workload, K8sObject, Namespace)):
+                return value  # a group (--k8s-group-by): each object's namespace is derived when it runs
             ns = value.workload.namespace if isinstance(value, Container) else value.namespace
             inv = _inventory(request.config)
             if ns is None:

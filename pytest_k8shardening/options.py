@@ -88,6 +88,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="Also run the optional organization checks (framework org), configured in the ini file.",
     )
     group.addoption(
+        "--k8s-group-by", action="store", dest="k8s_group_by", metavar="MODE", default=None,
+        choices=("resource", "namespace", "control"),
+        help="One test item per resource (default), or per control and namespace, or per control: for very "
+             "large clusters. Every report keeps per-resource findings.",
+    )
+    group.addoption(
         "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
         help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
     )
@@ -103,6 +109,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_waivers", "Waiver file (YAML).", default="")
     parser.addini("k8s_fail_on", "Lowest severity that fails the session (critical ... info, none).", default="")
     parser.addini("k8s_min_score", "Lowest compliance score (%) that passes the session.", default="")
+    parser.addini("k8s_group_by", "resource (default), namespace or control: see --k8s-group-by.", default="")
     parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
     parser.addini("k8s_pss_version",
                   "Pod Security Standards version the pss_* suites evaluate, e.g. v1.30 (default: latest).",
@@ -127,6 +134,12 @@ def _severity(value: str) -> str:
     if value.lower() not in _SEVERITY_CHOICES:
         raise pytest.UsageError(f"--k8s-fail-on takes one of {', '.join(_SEVERITY_CHOICES)}, not {value!r}")
     return value.lower()
+
+
+def _group_by(value: str) -> str:
+    if value not in ("resource", "namespace", "control"):
+        raise pytest.UsageError(f"k8s_group_by takes resource, namespace or control, not {value!r}")
+    return value
 
 
 def _score(value: str) -> float:
@@ -177,6 +190,7 @@ class Settings:
     waivers: Path | None = None
     fail_on: str | None = None
     min_score: float | None = None
+    group_by: str = "resource"
 
     @property
     def live(self) -> bool:
@@ -236,6 +250,7 @@ class Settings:
             waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
                                         else None),
+            group_by=_group_by(opt.k8s_group_by or config.getini("k8s_group_by") or "resource"),
             min_score=opt.k8s_min_score if opt.k8s_min_score is not None else (
                 _score(config.getini("k8s_min_score")) if config.getini("k8s_min_score") else None),
         )

@@ -80,7 +80,7 @@ def _needed_kinds(target: str, inv: Inventory, opts: dict[str, Any]) -> list[str
     return kinds or list(inv.default_kinds)
 
 
-def parametrize(metafunc: pytest.Metafunc, inventory: Inventory | None) -> None:
+def parametrize(metafunc: pytest.Metafunc, inventory: Inventory | None, group_by: str = "resource") -> None:
     """Parametrize ``metafunc`` over the inventory, if it asks for a target fixture.
 
     Kinds that could not be read (live clusters: a 403) add one skipped item
@@ -92,6 +92,10 @@ def parametrize(metafunc: pytest.Metafunc, inventory: Inventory | None) -> None:
         return
     opts = _select_options(metafunc)
     values: list[Any] = list(_values(target, inventory, opts)) if inventory is not None else []
+    if values and group_by != "resource":
+        from .grouping import group_values
+
+        values = list(group_values(values, target, group_by))
     ids = [v.id for v in values]
     if inventory is not None:
         missing = {k: why for k in _needed_kinds(target, inventory, opts) if (why := inventory.unavailable(k))}

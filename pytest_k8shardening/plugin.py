@@ -175,7 +175,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not any(name in metafunc.fixturenames for name in params.TARGET_FIXTURES):
         return
     session = metafunc.config.pluginmanager.get_plugin(_SESSION)
-    params.parametrize(metafunc, session.inventory if session is not None else None)
+    if session is None:
+        params.parametrize(metafunc, None)
+    else:
+        params.parametrize(metafunc, session.inventory, session.settings.group_by)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Grouped mode: run the test body once per object of the item's group."""
+    subject = params.subject_of(pyfuncitem)
+    from .grouping import Group, run_group
+
+    if not isinstance(subject, Group):
+        return None
+    session = pyfuncitem.config.pluginmanager.get_plugin(_SESSION)
+    ctrl = results.control_of(pyfuncitem)
+    run_group(pyfuncitem, subject, session.inventory if session else None, ctrl.id if ctrl else None,
+              results.waiver_matcher(session.waivers if session else []))
+    return True
 
 
 @pytest.hookimpl(wrapper=True)

@@ -110,9 +110,23 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     if info is None:
         return
     report.k8s = info  # type: ignore[attr-defined]
+    if report.when == "call":
+        from .grouping import SUBRESULTS
+
+        sub = item.stash.get(SUBRESULTS, None)
+        if sub is not None:
+            report.k8s_subresults = sub  # type: ignore[attr-defined]
     if call.excinfo is None or report.passed:
         return
     exc = call.excinfo.value
+    from .grouping import GroupFailed, render_group_failure
+
+    if isinstance(exc, GroupFailed):
+        ctrl = info["control"] or {}
+        header = [f"{ctrl['control']} [{ctrl['severity']}] {ctrl['title']}"] if ctrl else []
+        report.longrepr = render_group_failure(header, exc, ctrl.get("remediation"))
+        report.k8s_message = str(exc)  # type: ignore[attr-defined]
+        return
     if isinstance(exc, NonCompliant):
         report.longrepr = render_failure(item, exc)
         report.k8s_findings = [f.as_dict() for f in exc.findings]  # type: ignore[attr-defined]
@@ -125,6 +139,23 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         report.k8s_message = reason.removeprefix("Skipped: ")  # type: ignore[attr-defined]
     else:
         report.k8s_message = call.excinfo.exconly()[:_MAX_MESSAGE]  # type: ignore[attr-defined]
+
+
+def waiver_matcher(waivers: list[Waiver], today: _dt.date | None = None
+                   ) -> Callable[[str, dict[str, Any], dict[str, str]], dict[str, Any] | None]:
+    """For grouped items: the waiver covering one object, as a small JSON-able dict."""
+    day = today or _dt.date.today()
+
+    def find(control: str, resource: dict[str, Any], labels: dict[str, str]) -> dict[str, Any] | None:
+        w = match_waiver(waivers, control, resource, labels)
+        if w is None:
+            return None
+        expired = w.expired(day)
+        text = (f"waiver expired: {w.describe()} expired on {w.expires} (owner {w.owner}): {w.reason}" if expired
+                else f"waived by {w.describe()}: {w.reason} (owner {w.owner}, expires {w.expires})")
+        return {"index": w.index, "expired": expired, "text": text}
+
+    return find
 
 
 def _apply_waiver(report: pytest.TestReport, info: dict[str, Any], labels: dict[str, str],
@@ -191,7 +222,7 @@ class ResultsCollector:
         state = self._pending.get(report.nodeid)
         if state is None:
             state = self._pending[report.nodeid] = {"outcome": None, "message": None, "findings": None,
-                                                    "waiver": None}
+                                                    "waiver": None, "subresults": None}
         message = getattr(report, "k8s_message", None)
         if report.when == "call":
             if report.passed:
@@ -217,6 +248,9 @@ class ResultsCollector:
         findings = getattr(report, "k8s_findings", None)
         if findings:
             state["findings"] = findings
+        sub = getattr(report, "k8s_subresults", None)
+        if sub is not None:
+            state["subresults"] = sub
         for attr, bucket in (("k8s_waiver", self._used_waivers), ("k8s_waiver_expired", self._expired_waivers)):
             index = getattr(report, attr, None)
             if index is not None:
@@ -230,6 +264,9 @@ class ResultsCollector:
                 self.other_failures += 1
             return
         ctrl = k8s["control"] or {}
+        if state.get("subresults") is not None:
+            self._add_group(report.nodeid, ctrl, state["subresults"])
+            return
         entry = {
             "nodeid": report.nodeid,
             "control": ctrl.get("control"),
@@ -248,6 +285,30 @@ class ResultsCollector:
             entry["waiver"] = state["waiver"]
         self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
         self.results.append(entry)
+
+    def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
+        """A grouped item: one result entry per object it checked."""
+        for sub in subresults:
+            entry = {
+                "nodeid": f"{nodeid}::{sub['id']}",
+                "control": ctrl.get("control"),
+                "title": ctrl.get("title"),
+                "severity": ctrl.get("severity"),
+                "category": ctrl.get("category"),
+                "frameworks": ctrl.get("frameworks", []),
+                "references": ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None}),
+                "resource": sub["resource"],
+                "outcome": sub["outcome"],
+                "message": sub["message"],
+                "findings": sub["findings"],
+                "remediation": ctrl.get("remediation"),
+            }
+            waiver = sub.get("waiver")
+            if waiver:
+                (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
+                entry["waiver"] = waiver["text"]
+            self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
+            self.results.append(entry)
 
     @property
     def target(self) -> dict[str, Any]:

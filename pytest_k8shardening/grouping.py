@@ -1,0 +1,165 @@
+"""Grouped mode for very large clusters: fewer test items, the same per-resource findings.
+
+pytest spends about a millisecond on every test item, so a cluster with
+10,000 workloads (300,000+ items) is dominated by pytest's own bookkeeping.
+With ``--k8s-group-by control`` each control becomes one item (``namespace``:
+one per control and namespace) that runs the same test body once per
+object. Every object still gets its own outcome, message, findings and
+waiver in the JSON results and SARIF, and the item's failure text lists the
+failing objects; what is lost is per-object selection with ``-k`` and one
+JUnit/HTML row per object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .controls import NonCompliant
+from .model import Container, Inventory, Namespace, Workload
+
+__all__ = ["GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "group_values", "render_group_failure", "run_group"]
+
+GROUP_BY = ("resource", "namespace", "control")
+_MAX_LISTED = 50
+
+#: Per-object results of a grouped item, stashed by :func:`run_group`.
+SUBRESULTS = pytest.StashKey["list[dict[str, Any]]"]()
+
+
+@dataclass
+class Group:
+    """The objects one grouped item checks."""
+
+    id: str
+    subjects: Sequence[Any]
+    target: str
+    namespace: str | None = None
+
+    def resource(self) -> dict[str, Any]:
+        return {"apiVersion": None, "kind": None, "namespace": self.namespace, "name": None, "container": None,
+                "file": None, "line": None, "group": self.id, "objects": len(self.subjects)}
+
+    def describe(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"{len(self.subjects)} {self.target.removeprefix('k8s_')}s{where}"
+
+    @property
+    def workload(self) -> Group:  # derived fixtures pass the group through
+        return self
+
+    @property
+    def obj(self) -> Group:
+        return self
+
+
+def group_values(values: Sequence[Any], target: str, group_by: str) -> list[Group]:
+    """Split parametrization values into groups (all at once, or by namespace)."""
+    if group_by == "control":
+        return [Group("all", list(values), target)]
+    by_ns: dict[str, list[Any]] = {}
+    for v in values:
+        ns = _namespace(v) or "_cluster"
+        by_ns.setdefault(ns, []).append(v)
+    return [Group(ns, subjects, target, None if ns == "_cluster" else ns) for ns, subjects in by_ns.items()]
+
+
+def _namespace(v: Any) -> str | None:
+    if isinstance(v, Container):
+        return v.workload.namespace
+    if isinstance(v, Namespace):
+        return v.name
+    return getattr(v, "namespace", None)
+
+
+def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
+    """The value fixture ``name`` would have for ``subject`` (see fixtures.py)."""
+    if name == "k8s_workload":
+        return subject.workload if isinstance(subject, Container) else subject
+    if name == "k8s_object":
+        if isinstance(subject, Container):
+            return subject.workload.obj
+        return subject.obj if isinstance(subject, Workload) else subject
+    if name == "k8s_namespace":
+        if isinstance(subject, Namespace):
+            return subject
+        ns = _namespace(subject)
+        return Namespace(ns, inventory.get("Namespace", None, ns) if inventory and ns else None) if ns else None
+    return subject
+
+
+class GroupFailed(AssertionError):
+    """Some objects of a grouped item failed; carries the per-object results."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        self.results = results
+        failed = [r for r in results if r["outcome"] in ("failed", "error")]
+        super().__init__(f"{len(failed)} of {len(results)} objects failed")
+
+
+def _labels(subject: Any) -> dict[str, str]:
+    obj = subject.workload.obj if isinstance(subject, Container) else getattr(subject, "obj", subject)
+    labels = getattr(obj, "labels", None)
+    return labels if isinstance(labels, dict) else {}
+
+
+def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, control_id: str | None,
+              match_waiver: Callable[[str, dict[str, Any], dict[str, str]], Any]) -> None:
+    """Run the test body once per object of ``group``; raise :class:`GroupFailed` if any failed."""
+    __tracebackhide__ = True
+    argnames = item._fixtureinfo.argnames
+    funcargs = {name: item.funcargs[name] for name in argnames}
+    derived = [n for n in ("k8s_container", "k8s_workload", "k8s_object", "k8s_namespace") if n in funcargs]
+    results: list[dict[str, Any]] = []
+    for subject in group.subjects:
+        kwargs = dict(funcargs)
+        for name in derived:
+            kwargs[name] = subject if name == group.target else _derive(name, subject, inventory)
+        entry: dict[str, Any] = {"id": subject.id, "resource": subject.resource(), "outcome": "passed",
+                                 "message": None, "findings": []}
+        try:
+            item.obj(**kwargs)
+        except NonCompliant as exc:
+            entry.update(outcome="failed", message=str(exc), findings=[f.as_dict() for f in exc.findings])
+            waiver = match_waiver(control_id, entry["resource"], _labels(subject)) if control_id else None
+            if waiver is not None:
+                entry["waiver"] = waiver
+                if not waiver.get("expired"):
+                    entry["outcome"] = "waived"
+        except pytest.skip.Exception as exc:
+            entry.update(outcome="skipped", message=str(exc.msg))
+        except Exception as exc:  # noqa: BLE001 - reported per object, like a test error
+            entry.update(outcome="error", message=f"{type(exc).__name__}: {exc}"[:4000])
+        results.append(entry)
+    item.stash[SUBRESULTS] = results
+    if any(r["outcome"] in ("failed", "error") for r in results):
+        raise GroupFailed(results)
+    if results and all(r["outcome"] == "skipped" for r in results):
+        pytest.skip(results[0]["message"] or "skipped")
+
+
+def render_group_failure(header: list[str], exc: GroupFailed, remediation: str | None) -> str:
+    lines = list(header)
+    bad = [r for r in exc.results if r["outcome"] in ("failed", "error")]
+    lines.append(f"{len(bad)} of {len(exc.results)} objects fail:")
+    for r in bad[:_MAX_LISTED]:
+        res = r["resource"]
+        where = f"  ({res['file']}:{res['line']})" if res.get("file") else ""
+        lines.append(f"{r['id']}{where}")
+        if r["findings"]:
+            lines.extend(f"  - {f['message']}" for f in r["findings"])
+        else:
+            lines.append(f"  - {r['message']}")
+    if len(bad) > _MAX_LISTED:
+        lines.append(f"... and {len(bad) - _MAX_LISTED} more (all are in the JSON and SARIF reports)")
+    if remediation:
+        lines.append(f"How to fix: {remediation}")
+    return "\n".join(lines)
+
+
+def subject_is_group(value: Any) -> bool:
+    return isinstance(value, Group)
+

@@ -1,0 +1,107 @@
+"""Grouped mode (--k8s-group-by): fewer items, the same per-resource findings in every report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INSECURE = ROOT / "examples" / "insecure"
+FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _per_resource(path: Path) -> list[tuple[Any, ...]]:
+    doc = json.loads(path.read_text())
+    return sorted((r["control"], json.dumps(r["resource"], sort_keys=True), r["outcome"], r["message"] or "",
+                   json.dumps(r["findings"])) for r in doc["results"] if r["resource"] and r["resource"].get("name"))
+
+
+@pytest.mark.parametrize("mode", ["control", "namespace"])
+def test_grouped_results_equal_per_resource_results(tmp_path: Path, mode: str) -> None:
+    base = _run([f"--k8s-manifests={INSECURE}", "-m", "nsa or pss_restricted", "--k8s-report-json", "a.json"],
+                tmp_path)
+    grouped = _run([f"--k8s-manifests={INSECURE}", "-m", "nsa or pss_restricted", "--k8s-group-by", mode,
+                    "--k8s-report-json", "b.json", "--k8s-report-sarif", "b.sarif"], tmp_path)
+    assert base.returncode == grouped.returncode == 1, grouped.stdout[-2000:]
+    a, b = _per_resource(tmp_path / "a.json"), _per_resource(tmp_path / "b.json")
+    assert a and a == b
+    items_a = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", base.stdout.splitlines()[-1]))
+    items_b = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", grouped.stdout.splitlines()[-1]))
+    assert items_b < items_a / 2
+    sarif = json.loads((tmp_path / "b.sarif").read_text())["runs"][0]["results"]
+    assert len(sarif) == sum(1 for r in a if r[2] == "failed")
+
+
+def test_grouped_waivers_and_gates_act_per_object(pytester: pytest.Pytester) -> None:
+    app = pytester.makefile(".yaml", app="""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec: {template: {spec: {containers: [{name: a, image: x, securityContext: {privileged: true}},
+                                      {name: b, image: x, securityContext: {privileged: true}}]}}}
+""")
+    waivers = pytester.makefile(".yaml", waivers=f"""\
+waivers:
+  - {{control: nsa.pod.privileged, container: a, reason: needs raw devices for the demo, owner: lab,
+     expires: {FUTURE}}}
+""")
+    args = ["--k8s-manifests", str(app), "-m", "nsa", "-k", "not_privileged", "--k8s-group-by", "control",
+            "--k8s-waivers", str(waivers), "--k8s-report-json", "r.json"]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["1 of 2 objects fail:", "shop/Deployment/api:container=b*"])
+    doc = json.loads((pytester.path / "r.json").read_text())
+    outcomes = {r["resource"]["container"]: r["outcome"] for r in doc["results"]}
+    assert outcomes == {"a": "waived", "b": "failed"}
+    assert doc["summary"]["waivers"]["applied"] == 1
+    assert pytester.runpytest(*args, "--k8s-fail-on", "none").ret == 0
+
+
+def test_grouped_derived_fixtures_and_xdist(pytester: pytest.Pytester) -> None:
+    app = pytester.makefile(".yaml", app="""\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: shop}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec: {template: {spec: {containers: [{name: web, image: x}, {name: side, image: x}]}}}
+""")
+    pytester.makepyfile(test_mine="""
+        from pytest_k8shardening import Finding, assert_compliant, control
+
+        @control("acme.team", title="t", severity="low", category="metadata", frameworks=["org"], remediation="r")
+        def test_team(k8s_container, k8s_workload, k8s_namespace):
+            assert k8s_container.workload is k8s_workload
+            assert k8s_namespace.name == "shop" and k8s_namespace.labels == {"team": "shop"}
+            if k8s_container.name == "side":
+                assert_compliant([Finding("side has no team", None)])
+    """)
+    result = pytester.runpytest("--k8s-manifests", str(app), "--k8s-no-builtin", "--k8s-group-by", "namespace",
+                                "-p", "xdist", "-n", "2", "--k8s-report-json", "r.json")
+    result.assert_outcomes(failed=1)
+    doc = json.loads((pytester.path / "r.json").read_text())
+    assert sorted((r["resource"]["container"], r["outcome"]) for r in doc["results"]) == [
+        ("side", "failed"), ("web", "passed")]
+    assert doc["results"][0]["nodeid"].startswith("test_mine.py::test_team[shop]::shop/Deployment/api:container=")
+
+
+def test_group_by_is_validated(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nk8s_group_by = cluster\n")
+    app = pytester.makefile(".yaml", app="apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    result = pytester.runpytest("--k8s-manifests", str(app))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "k8s_group_by takes resource, namespace or control, not 'cluster'" in result.stderr.str()
