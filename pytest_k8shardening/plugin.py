@@ -20,6 +20,8 @@ from .options import Settings, add_options
 from .session import STDIN_KEY, K8sSession
 
 _SESSION = "k8shardening-session"
+#: (session, pytest-html active): looked up once per report, so kept in the stash.
+_STATE = pytest.StashKey["tuple[K8sSession, bool]"]()
 _RESULTS = "k8shardening-results"
 
 
@@ -75,6 +77,8 @@ def pytest_configure(config: pytest.Config) -> None:
     session = K8sSession(config, settings)
     session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)
+    html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
+    config.stash[_STATE] = (session, html)
     if not hasattr(config, "workerinput"):
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
@@ -199,22 +203,27 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    session = item.config.pluginmanager.get_plugin(_SESSION)
-    results.annotate(item, call, report, session.waivers if session is not None else None)
-    if item.config.pluginmanager.has_plugin("k8shardening-html") or (
-            hasattr(item.config, "workerinput") and getattr(item.config.option, "htmlpath", None)):
+    state = item.config.stash.get(_STATE, None)
+    if state is None:  # the plugin was not asked to act
+        return report
+    session, html = state
+    results.annotate(item, call, report, session.waivers)
+    k8s = getattr(report, "k8s", None)
+    if k8s is None:
+        return report
+    if html:
         from .reporting.html import add_extras
 
         ctrl = results.control_of(item)
         add_extras(report, ctrl.rationale if ctrl else None)
-    if report.when == "teardown" and getattr(report, "k8s", None):
-        k8s = report.k8s
+    if report.when == "teardown":
+        props = report.user_properties
         if k8s["control"]:
-            report.user_properties.append(("k8s_control", k8s["control"]["control"]))
-            report.user_properties.append(("k8s_severity", k8s["control"]["severity"]))
+            props.append(("k8s_control", k8s["control"]["control"]))
+            props.append(("k8s_severity", k8s["control"]["severity"]))
         subject = params.subject_of(item)
         if subject is not None:
-            report.user_properties.append(("k8s_resource", subject.id))
+            props.append(("k8s_resource", subject.id))
     return report
 
 
