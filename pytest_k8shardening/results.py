@@ -31,6 +31,7 @@ from .params import subject_of
 __all__ = ["SCHEMA", "ResultsCollector", "annotate", "control_of"]
 
 SCHEMA = "k8shardening.results/v1"
+_PRETTY_LIMIT = 2000  # results above which the JSON files are written compact
 _MAX_MESSAGE = 4000
 _CONTROL_DICTS: dict[str, dict[str, Any]] = {}  # per control object (adjusted ones differ)
 
@@ -403,12 +404,15 @@ class ResultsCollector:
         if self.json_path is not None:
             summary = self.summary(int(session.exitstatus))
             self.config.hook.pytest_k8shardening_summary(config=self.config, summary=summary)
-            doc = {"schema": SCHEMA, "summary": summary, "results": self.results}
-            _write_json(self.json_path, doc)
+            doc = {"schema": SCHEMA, "summary": summary, "results": _PLACEHOLDER}
+            _write_json(self.json_path, doc, pretty=len(self.results) <= _PRETTY_LIMIT, items=self.results)
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            _write_json(self.sarif_path, sarif_document(self.results, self.waivers))
+            sarif = sarif_document(self.results, self.waivers)
+            found = sarif["runs"][0]["results"]
+            sarif["runs"][0]["results"] = _PLACEHOLDER
+            _write_json(self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT, items=found)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter
@@ -461,10 +465,34 @@ class ResultsCollector:
                     tr.write_line(f"{label}: {path}")
 
 
-def _write_json(path: Path, doc: Any) -> None:
+_PLACEHOLDER = "__k8shardening_items__"
+
+
+def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] | None = None) -> None:
+    """Write ``doc`` atomically; ``items`` replaces the placeholder string in it, streamed.
+
+    Indented output goes through json's pure-Python encoder, ~10x slower than
+    the C one, so large documents are written compact, one list item at a time
+    (building the whole text first would double the peak memory).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".k8shardening-", suffix=".json", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1)
+        if pretty:
+            if items is not None:
+                doc = json.loads(json.dumps(doc).replace(json.dumps(_PLACEHOLDER), json.dumps(items)))
+            fh.write(json.dumps(doc, indent=1))
+        else:
+            head, _, tail = json.dumps(doc, separators=(",", ":")).partition(json.dumps(_PLACEHOLDER))
+            fh.write(head)
+            if items is not None:
+                fh.write("[")
+                dumps = json.JSONEncoder(separators=(",", ":")).encode
+                for i, item in enumerate(items):
+                    if i:
+                        fh.write(",")
+                    fh.write(dumps(item))
+                fh.write("]")
+            fh.write(tail)
         fh.write("\n")
     os.replace(tmp, path)
