@@ -218,12 +218,20 @@ def adjust_item(item: pytest.Item, original: Control, adjusted: Control | None, 
         item.add_marker(adjusted.severity)
 
 
-class NonCompliant(AssertionError):
-    """Raised by :func:`assert_compliant`; carries the findings."""
+class NonCompliant(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """Raised by :func:`assert_compliant`; carries the findings.
+
+    A ``pytest.fail`` outcome without a Python traceback: a finding is not a
+    bug in the test, and rendering tracebacks (which parses the test's
+    source) would cost more than running the check.
+    """
 
     def __init__(self, findings: Sequence[Finding]) -> None:
         self.findings = list(findings)
-        super().__init__("\n".join(f.message for f in self.findings))
+        super().__init__("\n".join(f.message for f in self.findings), pytrace=False)
+
+    def __str__(self) -> str:
+        return self.msg or ""
 
 
 def assert_compliant(result: CheckResult | Iterable[Finding]) -> None:

@@ -91,13 +91,16 @@ def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
     return subject
 
 
-class GroupFailed(AssertionError):
+class GroupFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
     """Some objects of a grouped item failed; carries the per-object results."""
 
     def __init__(self, results: list[dict[str, Any]]) -> None:
         self.results = results
         failed = [r for r in results if r["outcome"] in ("failed", "error")]
-        super().__init__(f"{len(failed)} of {len(results)} objects failed")
+        super().__init__(f"{len(failed)} of {len(results)} objects failed", pytrace=False)
+
+    def __str__(self) -> str:
+        return self.msg or ""
 
 
 def _labels(subject: Any) -> dict[str, str]:

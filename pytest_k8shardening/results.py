@@ -32,6 +32,7 @@ __all__ = ["SCHEMA", "ResultsCollector", "annotate", "control_of"]
 
 SCHEMA = "k8shardening.results/v1"
 _PRETTY_LIMIT = 2000  # results above which the JSON files are written compact
+_HINT_FAILURES = 2000  # failed findings above which the summary suggests --tb=line or grouping
 _MAX_MESSAGE = 4000
 _CONTROL_DICTS: dict[str, dict[str, Any]] = {}  # per control object (adjusted ones differ)
 
@@ -463,6 +464,10 @@ class ResultsCollector:
             for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
+        if s["failed"] > _HINT_FAILURES and getattr(self.config.option, "tbstyle", "auto") not in ("line", "no"):
+            tr.write_line(f"hint: {s['failed']} findings were printed in full; pytest's FAILURES section grows "
+                          "slower than linearly with them. On clusters this size use --tb=line, or "
+                          "--k8s-group-by namespace (README: Large clusters).", yellow=True)
 
 
 _PLACEHOLDER = "__k8shardening_items__"
