@@ -45,6 +45,9 @@ def control_of(item: pytest.Item) -> Control | None:
     adjusted = item.stash.get(ADJUSTED, None)
     if adjusted is not None:
         return adjusted
+    ctrl = getattr(getattr(item, "function", None), "_k8s_control", None)
+    if isinstance(ctrl, Control):
+        return ctrl
     mark = item.get_closest_marker("k8s_control")
     if mark is None or not mark.args or not isinstance(mark.args[0], Control):
         return None
