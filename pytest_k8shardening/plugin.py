@@ -207,7 +207,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if state is None:  # the plugin was not asked to act
         return report
     session, html = state
-    results.annotate(item, call, report, session.waivers)
+    results.annotate(item, call, report, session.waivers, every_phase=html)
     k8s = getattr(report, "k8s", None)
     if k8s is None:
         return report

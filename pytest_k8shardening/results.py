@@ -109,12 +109,19 @@ def labels_of(item: pytest.Item) -> dict[str, str]:
 
 
 def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
-             waivers: list[Waiver] | None = None, today: _dt.date | None = None) -> None:
-    """Attach the k8s data to ``report`` (runs where the test runs), and apply waivers."""
+             waivers: list[Waiver] | None = None, today: _dt.date | None = None, *,
+             every_phase: bool = False) -> None:
+    """Attach the k8s data to ``report`` (runs where the test runs), and apply waivers.
+
+    The control and resource ride on the teardown report only (the one the
+    results collector and JUnit read), unless ``every_phase`` (pytest-html
+    reads the call report): under xdist every report crosses a process boundary.
+    """
     info = item_info(item)
     if info is None:
         return
-    report.k8s = info  # type: ignore[attr-defined]
+    if every_phase or report.when == "teardown":
+        report.k8s = info  # type: ignore[attr-defined]
     if report.when == "call":
         from .grouping import SUBRESULTS
 
