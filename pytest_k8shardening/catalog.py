@@ -34,20 +34,24 @@ def suites_dir() -> Path:
 def builtin_controls() -> list[Control]:
     """Import every built-in suite module and return the controls they define."""
     root = suites_dir()
+    try:
+        installed = importlib.util.find_spec("pytest_k8shardening.suites") is not None
+    except ImportError:
+        installed = False
+    if installed:
+        package = "pytest_k8shardening.suites"
+    else:  # a source checkout: suites/ is a package beside pytest_k8shardening/
+        package = root.name
+        if str(root.parent) not in sys.path:
+            sys.path.insert(0, str(root.parent))
     ids: set[str] = set()
     for path in sorted(root.rglob("test_*.py")):
-        name = "_k8sh_catalog_" + "_".join(path.relative_to(root).with_suffix("").parts)
-        module = sys.modules.get(name)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
+        name = ".".join((package, *path.relative_to(root).with_suffix("").parts))
+        module = importlib.import_module(name)
         for obj in vars(module).values():
-            for mark in getattr(obj, "pytestmark", ()):
-                if mark.name == "k8s_control":
-                    ids.add(mark.args[0].id)
+            ctrl = getattr(obj, "_k8s_control", None)
+            if isinstance(ctrl, Control):
+                ids.add(ctrl.id)
     return sorted((c for c in REGISTRY if c.id in ids), key=lambda c: (SEVERITIES.index(c.severity), c.id))
 
 

@@ -279,48 +279,39 @@ class ResultsCollector:
         if state.get("subresults") is not None:
             self._add_group(report.nodeid, ctrl, state["subresults"])
             return
+        self._add(report.nodeid, ctrl, k8s["resource"], state["outcome"] or "passed", state["message"],
+                  state["findings"] or [], state["waiver"])
+
+    def _add(self, nodeid: str, ctrl: dict[str, Any], resource: dict[str, Any] | None, outcome: str,
+             message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> None:
+        """One result entry (the JSON results' schema), offered to the result hook first."""
         entry = {
-            "nodeid": report.nodeid,
+            "nodeid": nodeid,
             "control": ctrl.get("control"),
             "title": ctrl.get("title"),
             "severity": ctrl.get("severity"),
             "category": ctrl.get("category"),
             "frameworks": ctrl.get("frameworks", []),
             "references": ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None}),
-            "resource": k8s["resource"],
-            "outcome": state["outcome"] or "passed",
-            "message": state["message"],
-            "findings": state["findings"] or [],
+            "resource": resource,
+            "outcome": outcome,
+            "message": message,
+            "findings": findings,
             "remediation": ctrl.get("remediation"),
         }
-        if state["waiver"]:
-            entry["waiver"] = state["waiver"]
+        if waiver:
+            entry["waiver"] = waiver
         self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
         self.results.append(entry)
 
     def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
         """A grouped item: one result entry per object it checked."""
         for sub in subresults:
-            entry = {
-                "nodeid": f"{nodeid}::{sub['id']}",
-                "control": ctrl.get("control"),
-                "title": ctrl.get("title"),
-                "severity": ctrl.get("severity"),
-                "category": ctrl.get("category"),
-                "frameworks": ctrl.get("frameworks", []),
-                "references": ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None}),
-                "resource": sub["resource"],
-                "outcome": sub["outcome"],
-                "message": sub["message"],
-                "findings": sub["findings"],
-                "remediation": ctrl.get("remediation"),
-            }
             waiver = sub.get("waiver")
             if waiver:
                 (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
-                entry["waiver"] = waiver["text"]
-            self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
-            self.results.append(entry)
+            self._add(f"{nodeid}::{sub['id']}", ctrl, sub["resource"], sub["outcome"], sub["message"],
+                      sub["findings"], waiver["text"] if waiver else None)
 
     @property
     def target(self) -> dict[str, Any]:

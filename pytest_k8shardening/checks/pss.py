@@ -478,6 +478,31 @@ def _profile_type(sc: dict[str, Any] | None, key: str, path: str) -> str | None:
         return None
     return _field(profile, "type", f"{path}.{key}", _str) or ""
 
+def _bad_profile_types(w: Workload, key: str) -> tuple[list[str], list[str], set[str]]:
+    """Pod and containers setting ``key`` (appArmorProfile, seccompProfile) to a type other
+    than RuntimeDefault/Localhost: (setters, field paths, bad types), in upstream's order."""
+    setters: list[str] = []
+    fields: list[str] = []
+    values: set[str] = set()
+    psc, ppath = _pod_sc(w)
+    t = _profile_type(psc, key, ppath)
+    if t is not None and t not in _VALID_PROFILE_TYPES:
+        setters.append("pod")
+        values.add(t)
+        fields.append(f"{ppath}.{key}.type")
+    bad = []
+    for c in w.containers:
+        sc, path = _sc(c)
+        t = _profile_type(sc, key, path)
+        if t is not None and t not in _VALID_PROFILE_TYPES:
+            bad.append(c.name)
+            values.add(t)
+            fields.append(f"{path}.{key}.type")
+    if bad:
+        setters.append(_containers_phrase(bad))
+    return setters, fields, values
+
+
 
 # =========================================================================== baseline checks
 @_register("windowsHostProcess", "baseline", [(1, 0)])
@@ -710,25 +735,7 @@ def app_armor_profile(w: Workload, version: VersionLike = "latest") -> CheckResu
     """
     if isinstance(active := _active("appArmorProfile", version), NotApplicable):
         return active
-    setters: list[str] = []
-    fields: list[str] = []
-    bad_values: set[str] = set()
-    psc, ppath = _pod_sc(w)
-    t = _profile_type(psc, "appArmorProfile", ppath)
-    if t is not None and t not in _VALID_PROFILE_TYPES:
-        setters.append("pod")
-        bad_values.add(t)
-        fields.append(f"{ppath}.appArmorProfile.type")
-    bad = []
-    for c in w.containers:
-        sc, path = _sc(c)
-        t = _profile_type(sc, "appArmorProfile", path)
-        if t is not None and t not in _VALID_PROFILE_TYPES:
-            bad.append(c.name)
-            bad_values.add(t)
-            fields.append(f"{path}.appArmorProfile.type")
-    if bad:
-        setters.append(_containers_phrase(bad))
+    setters, fields, bad_values = _bad_profile_types(w, "appArmorProfile")
     annotations, apath = _annotations(w)
     forbidden = sorted((f"{k}={_go_quote(v)}", k) for k, v in annotations.items()
                        if k.startswith(_APPARMOR_ANNOTATION_PREFIX) and not _apparmor_annotation_allowed(v))
@@ -878,25 +885,7 @@ def seccomp_profile_baseline(w: Workload, version: VersionLike = "latest") -> Ch
         return _forbid("seccompProfile_baseline", "seccompProfile",
                        f"forbidden {_pl('annotation', 'annotations', len(items))} {', '.join(items)}",
                        f"{apath}[{forbidden[items[0]]}]")
-    setters: list[str] = []
-    fields: list[str] = []
-    values: set[str] = set()
-    psc, ppath = _pod_sc(w)
-    t = _profile_type(psc, "seccompProfile", ppath)
-    if t is not None and t not in _VALID_PROFILE_TYPES:
-        setters.append("pod")
-        values.add(t)
-        fields.append(f"{ppath}.seccompProfile.type")
-    bad = []
-    for c in w.containers:
-        sc, path = _sc(c)
-        t = _profile_type(sc, "seccompProfile", path)
-        if t is not None and t not in _VALID_PROFILE_TYPES:
-            bad.append(c.name)
-            values.add(t)
-            fields.append(f"{path}.seccompProfile.type")
-    if bad:
-        setters.append(_containers_phrase(bad))
+    setters, fields, values = _bad_profile_types(w, "seccompProfile")
     if not setters:
         return []
     return _forbid("seccompProfile_baseline", "seccompProfile",

@@ -20,8 +20,9 @@ from __future__ import annotations
 import pytest
 
 from pytest_k8shardening import Workload, assert_compliant, control
-from pytest_k8shardening.checks import CheckResult, NotApplicable, pss
-from pytest_k8shardening.model import InvalidObject
+from pytest_k8shardening.checks import CheckResult
+
+from ._evaluate import evaluate
 
 BOTH = ["pss_baseline", "pss_restricted"]
 ONLY_BASELINE = ["pss_baseline"]
@@ -29,20 +30,8 @@ GUIDE = "Pod Security Standards, Baseline"
 
 
 def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> CheckResult:
-    """Run upstream check ``check_id`` on ``workload`` at the configured version."""
     __tracebackhide__ = True
-    raw = config.getini("k8s_pss_version")
-    try:
-        version = pss.parse_version(raw)
-    except ValueError as exc:
-        pytest.fail(f"k8s_pss_version: {exc}", pytrace=False)
-    try:
-        result = pss.run_check(check_id, workload, version, level="baseline")
-    except InvalidObject as exc:
-        pytest.fail(f"{workload.describe()} ({workload.obj.source.describe()}): {exc}", pytrace=False)
-    if isinstance(result, NotApplicable):
-        return NotApplicable(f"{result.reason} (k8s_pss_version = {raw})")
-    return result
+    return evaluate(check_id, workload, config, "baseline")
 
 
 @control(

@@ -20,28 +20,17 @@ from __future__ import annotations
 import pytest
 
 from pytest_k8shardening import Workload, assert_compliant, control
-from pytest_k8shardening.checks import CheckResult, NotApplicable, pss
-from pytest_k8shardening.model import InvalidObject
+from pytest_k8shardening.checks import CheckResult
+
+from ._evaluate import evaluate
 
 RESTRICTED = ["pss_restricted"]
 GUIDE = "Pod Security Standards, Restricted"
 
 
 def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> CheckResult:
-    """What upstream check ``check_id`` contributes to the restricted level at the configured version."""
     __tracebackhide__ = True
-    raw = config.getini("k8s_pss_version")
-    try:
-        version = pss.parse_version(raw)
-    except ValueError as exc:
-        pytest.fail(f"k8s_pss_version: {exc}", pytrace=False)
-    try:
-        result = pss.run_check(check_id, workload, version, level="restricted")
-    except InvalidObject as exc:
-        pytest.fail(f"{workload.describe()} ({workload.obj.source.describe()}): {exc}", pytrace=False)
-    if isinstance(result, NotApplicable):
-        return NotApplicable(f"{result.reason} (k8s_pss_version = {raw})")
-    return result
+    return evaluate(check_id, workload, config, "restricted")
 
 
 @control(
