@@ -121,21 +121,23 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
         kwargs = dict(funcargs)
         for name in derived:
             kwargs[name] = subject if name == group.target else _derive(name, subject, inventory)
-        entry: dict[str, Any] = {"id": subject.id, "resource": subject.resource(), "outcome": "passed",
-                                 "message": None, "findings": []}
+        # A passing object travels as its id alone (the collector resolves it against the
+        # inventory): under xdist every result crosses a process boundary.
+        entry: dict[str, Any] = {"id": subject.id, "outcome": "passed"}
         try:
             item.obj(**kwargs)
         except NonCompliant as exc:
-            entry.update(outcome="failed", message=str(exc), findings=[f.as_dict() for f in exc.findings])
+            entry.update(outcome="failed", message=str(exc), findings=[f.as_dict() for f in exc.findings],
+                         resource=subject.resource())
             waiver = match_waiver(control_id, entry["resource"], _labels(subject)) if control_id else None
             if waiver is not None:
                 entry["waiver"] = waiver
                 if not waiver.get("expired"):
                     entry["outcome"] = "waived"
         except pytest.skip.Exception as exc:
-            entry.update(outcome="skipped", message=str(exc.msg))
+            entry.update(outcome="skipped", message=str(exc.msg), resource=subject.resource())
         except Exception as exc:  # noqa: BLE001 - reported per object, like a test error
-            entry.update(outcome="error", message=f"{type(exc).__name__}: {exc}"[:4000])
+            entry.update(outcome="error", message=f"{type(exc).__name__}: {exc}"[:4000], resource=subject.resource())
         results.append(entry)
     item.stash[SUBRESULTS] = results
     if any(r["outcome"] in ("failed", "error") for r in results):
@@ -149,7 +151,7 @@ def render_group_failure(header: list[str], exc: GroupFailed, remediation: str |
     bad = [r for r in exc.results if r["outcome"] in ("failed", "error")]
     lines.append(f"{len(bad)} of {len(exc.results)} objects fail:")
     for r in bad[:_MAX_LISTED]:
-        res = r["resource"]
+        res = r.get("resource") or {}
         where = f"  ({res['file']}:{res['line']})" if res.get("file") else ""
         lines.append(f"{r['id']}{where}")
         if r["findings"]:

@@ -82,7 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
-            gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers)
+            gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
+            resolve=session.resource_for)
         config.pluginmanager.register(collector, _RESULTS)
         if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
             from .reporting.html import HtmlBridge

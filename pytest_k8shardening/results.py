@@ -212,7 +212,8 @@ class ResultsCollector:
 
     def __init__(self, config: pytest.Config, target: Callable[[], dict[str, Any]], json_path: Path | None,
                  *, sarif_path: Path | None = None, gates: Gates | None = None,
-                 waivers: list[Waiver] | None = None) -> None:
+                 waivers: list[Waiver] | None = None,
+                 resolve: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.config = config
         self._target = target
         self._target_cache: dict[str, Any] | None = None
@@ -220,6 +221,7 @@ class ResultsCollector:
         self.sarif_path = sarif_path
         self.gates = gates or Gates()
         self.waivers = waivers or []
+        self.resolve = resolve  # a grouped item's passing object: its id -> its resource block
         self.results: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
         self._used_waivers: set[int] = set()
@@ -310,8 +312,9 @@ class ResultsCollector:
             waiver = sub.get("waiver")
             if waiver:
                 (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
-            self._add(f"{nodeid}::{sub['id']}", ctrl, sub["resource"], sub["outcome"], sub["message"],
-                      sub["findings"], waiver["text"] if waiver else None)
+            resource = sub.get("resource") or (self.resolve(sub["id"]) if self.resolve else {"id": sub["id"]})
+            self._add(f"{nodeid}::{sub['id']}", ctrl, resource, sub["outcome"], sub.get("message"),
+                      sub.get("findings", []), waiver["text"] if waiver else None)
 
     @property
     def target(self) -> dict[str, Any]:

@@ -175,6 +175,23 @@ class K8sSession:
             summary["requests"] = self.cluster.requests
         return summary
 
+    def resource_for(self, ident: str) -> dict[str, Any]:
+        """The resource block of a test id (``ns/Kind/name:container=web``), from the inventory."""
+        base, _, container = ident.partition(":")
+        parts = base.split("/")
+        ns, kind, name = (parts if len(parts) == 3 else
+                          (None, *parts) if len(parts) == 2 else (None, "Namespace", base))
+        obj = self.inventory.get(kind, ns, name) if self.inventory is not None else None
+        if obj is not None:
+            res = obj.resource()
+        else:
+            res = {"apiVersion": None, "kind": kind, "namespace": ns if kind != "Namespace" else None,
+                   "name": name, "container": None, "file": None, "line": None}
+        if container:
+            ctype, _, cname = container.partition("=")
+            res["container"], res["containerType"] = cname, ctype
+        return res
+
     def save_snapshot(self, path: Path) -> None:
         """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline."""
         from .live import DEFAULT_KINDS
