@@ -327,3 +327,25 @@ def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Pa
     assert summary["statistic"]["failed"] == 3
     severity = json.loads((site / "widgets" / "severity.json").read_text())
     assert {s["severity"] for s in severity} == {"blocker"}
+
+
+def test_waivers_and_gates_under_xdist(pytester: pytest.Pytester, app: Path) -> None:
+    pytest.importorskip("xdist")
+    waivers = _waivers(pytester, f"""\
+waivers:
+  - {{control: nsa.pod.privileged, namespace: monitoring, container: exporter, reason: host metrics exporter,
+     owner: sre, expires: {FUTURE}}}
+  - {{control: nsa.pod.host-pid, namespace: nowhere, reason: left over from an old cluster, owner: x,
+     expires: {FUTURE}}}
+""")
+    args = ["--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged", "--k8s-waivers", str(waivers),
+            "--k8s-fail-on", "high"]
+    serial = pytester.runpytest(*args, "--k8s-report-json", "s.json")
+    parallel = pytester.runpytest(*args, "-p", "xdist", "-n", "2", "--k8s-report-json", "p.json")
+    assert serial.ret == parallel.ret == 1
+    s, p = _json(pytester.path / "s.json"), _json(pytester.path / "p.json")
+    assert sorted((r["nodeid"], r["outcome"]) for r in s["results"]) == \
+        sorted((r["nodeid"], r["outcome"]) for r in p["results"])
+    assert s["summary"]["waivers"] == p["summary"]["waivers"]
+    assert [w["index"] for w in p["summary"]["waivers"]["stale"]] == [2]
+    assert p["summary"]["gate"]["passed"] is False and p["summary"]["waived"] == 1
