@@ -13,6 +13,7 @@ it are skipped with that reason.
 
 from __future__ import annotations
 
+import gc
 import json
 import ssl
 import time
@@ -146,7 +147,9 @@ class LiveCluster:
         import urllib3
 
         method, url, headers, _, _ = self.api.param_serialize(
-            "GET", path, query_params=query or [], header_params={"Accept": "application/json"},
+            "GET", path, query_params=query or [],
+            # gzip, as kubectl asks: a page of 500 pods shrinks from ~4.5 MiB to ~0.5 MiB on the wire
+            header_params={"Accept": "application/json", "Accept-Encoding": "gzip"},
             auth_settings=["BearerToken"])
         delay = 0.5
         for attempt in range(1, self.attempts + 1):
@@ -215,7 +218,21 @@ class LiveCluster:
         return self._discovered.get(kind)
 
     def list(self, kind: str) -> list[dict[str, Any]]:
-        """All objects of ``kind``, page by page. Raises ``_Unavailable`` on 403/404."""
+        """All objects of ``kind``, page by page. Raises ``_Unavailable`` on 403/404.
+
+        The garbage collector is paused meanwhile: parsing builds millions of
+        small objects, none of them garbage, and the collector's passes over
+        them cost twice the parsing itself (bench/live_read.md).
+        """
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._list(kind)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _list(self, kind: str) -> list[dict[str, Any]]:
         res = RESOURCES.get(kind) or self.discover(kind)
         if res is None:
             raise _Unavailable(f"no resource of kind {kind} is served by this API server")
