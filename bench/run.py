@@ -334,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--xdist-sizes", default="2000", help="sizes that also run with -n 2 (comma-separated)")
     ap.add_argument("--cases", default=",".join(ALL_CASES),
                     help=f"cases to run, comma-separated, from: {', '.join(ALL_CASES)}")
+    ap.add_argument("--skip", default="", help="cases to leave out at one size, e.g. bare@10000,bare-tbline@10000")
     ap.add_argument("--timeout", default="1800",
                     help="seconds before a case is killed: one number, or per size, e.g. 1000:1800,2000:1200,10000:900")
     ap.add_argument("--out", default=str(BENCH / "results.md"), help="Markdown table (and .json beside it)")
@@ -445,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             reference: dict[str, int] = {}  # outcome counts of our suite at this size
 
             for case in cases:
+                if f"{case}@{n}" in a.skip.split(","):
+                    continue
                 if case.startswith("ours-n2") and n not in xdist_sizes:
                     continue
                 if case == "checkov" and a.checkov_max is not None and n > a.checkov_max:
