@@ -214,7 +214,7 @@ class Row:
         return 1e6 * self.wall / self.items if self.items and self.wall else None
 
 
-def snapshot_code(dest: Path) -> str:
+def snapshot_code(dest: Path, reuse: bool = False) -> str:
     """Copy the plugin and its suites to ``dest`` (laid out like the installed wheel) and return a fingerprint.
 
     Every case then imports this copy (``PYTHONPATH=dest``), so one benchmark run measures one version of
@@ -224,12 +224,13 @@ def snapshot_code(dest: Path) -> str:
 
     pkg = dest / "pytest_k8shardening"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "pytest_k8shardening", pkg, ignore=ignore)
-    shutil.rmtree(pkg / "suites", ignore_errors=True)
-    shutil.copytree(REPO / "suites", pkg / "suites", ignore=ignore)
+    if not (reuse and pkg.is_dir()):
+        shutil.copytree(REPO / "pytest_k8shardening", pkg, ignore=ignore)
+        shutil.rmtree(pkg / "suites", ignore_errors=True)
+        shutil.copytree(REPO / "suites", pkg / "suites", ignore=ignore)
     h = hashlib.sha1()
     for f in sorted(pkg.rglob("*")):
-        if f.is_file():
+        if f.is_file() and "__pycache__" not in f.parts:
             h.update(str(f.relative_to(dest)).encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:10]
@@ -342,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-snapshot", action="store_true",
                     help="run the working tree's plugin instead of a copy taken at start (the copy keeps one run "
                          "on one version of the code while others edit it)")
+    ap.add_argument("--code", default=None, metavar="DIR",
+                    help="use (or create, if missing) the code snapshot in DIR, so that several invocations "
+                         "(--append) measure the same code")
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of other sizes already in --out's .json (e.g. to run 10000 separately "
                          "with another --timeout)")
@@ -377,20 +381,25 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     code = ""
     if not a.no_snapshot:
-        code = snapshot_code(tmp / "snapshot")
-        env["PYTHONPATH"] = os.pathsep.join([str(tmp / "snapshot"), *filter(None, [env.get("PYTHONPATH")])])
+        snap = Path(a.code).resolve() if a.code else tmp / "snapshot"
+        code = snapshot_code(snap, reuse=bool(a.code))
+        env["PYTHONPATH"] = os.pathsep.join([str(snap), *filter(None, [env.get("PYTHONPATH")])])
         where = subprocess.run([sys.executable, "-c", "import pytest_k8shardening.catalog as c, pytest_k8shardening "
                                 "as p; print(p.__file__, c.suites_dir())"], env=env, capture_output=True,
                                text=True, cwd=tmp).stdout.strip()
-        if str(tmp / "snapshot") not in where or where.count(str(tmp / "snapshot")) < 2:
+        if where.count(str(snap)) < 2:
             sys.exit(f"the code snapshot is not what gets imported: {where}")
         print(f"code snapshot {code}: {where}", flush=True)
     rows: list[Row] = []
+    earlier_runs: list[dict] = []
     if a.append and out_json.exists():
-        for r in json.loads(out_json.read_text()).get("rows", []):
-            if r["workloads"] not in sizes:
-                rows.append(Row(**r))
+        # Keep earlier rows; a case run again at the same size replaces its row.
+        old_doc = json.loads(out_json.read_text())
+        for r in old_doc.get("rows", []):
+            rows.append(Row(**r))
+        earlier_runs = old_doc.get("runs") or ([old_doc["env"]] if "env" in old_doc else [])
     env_info = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "timeout_s": timeouts,
+                "cases": ",".join(cases) + (f" (skip {a.skip})" if a.skip else ""),
                 "time": TIME if os.path.exists(TIME) else "getrusage", "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
         head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -408,11 +417,16 @@ def main(argv: list[str] | None = None) -> int:
         pass
 
     def save() -> None:
-        md = ["# pytest-k8shardening benchmark", "",
-              f"Python {env_info.get('python')}, pytest {env_info.get('pytest')}, {env_info['cpus']} CPUs, "
-              f"peak RSS via {env_info['time']}, per-case timeout "
-              f"{', '.join(f'{t:.0f} s at {n}' for n, t in timeouts.items())} workloads, started {env_info['started']}, "
-              f"plugin at {env_info.get('plugin', '?')}.",
+        order = {c: i for i, c in enumerate(ALL_CASES)}
+        rows.sort(key=lambda r: (r.workloads, order.get(r.case, len(order))))
+        runs = [*earlier_runs, env_info]
+        md = ["# pytest-k8shardening benchmark", ""]
+        for e in runs:
+            md.append(f"* Python {e.get('python')}, pytest {e.get('pytest')}, {e.get('cpus')} CPUs, "
+                      f"peak RSS via {e.get('time')}, per-case timeout "
+                      f"{', '.join(f'{t:.0f} s at {n}' for n, t in (e.get('timeout_s') or {}).items())} workloads, "
+                      f"cases {e.get('cases', '?')}, started {e.get('started')}, plugin at {e.get('plugin', '?')}.")
+        md += [
               "", "Code measured: " + "; ".join(
                   f"snapshot {c or 'working tree'} for {', '.join(sorted({str(r.workloads) for r in rows if r.code == c}, key=int))} workloads"
                   for c in dict.fromkeys(r.code for r in rows)) + ".",
@@ -428,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
               "completed run of the same size.", ""]
         out_md.parent.mkdir(parents=True, exist_ok=True)
         out_md.write_text("\n".join(md))
-        out_json.write_text(json.dumps({"env": env_info, "rows": [asdict(r) for r in rows]}, indent=1))
+        out_json.write_text(json.dumps({"env": env_info, "runs": runs, "rows": [asdict(r) for r in rows]}, indent=1))
 
     try:
         for n in sizes:
@@ -442,8 +456,12 @@ def main(argv: list[str] | None = None) -> int:
             empty.mkdir()
             work = tmp / f"out-{n}"
             work.mkdir()
-            size_rows: dict[str, Row] = {}
+            size_rows: dict[str, Row] = {r.case: r for r in rows if r.workloads == n}  # with --append
             reference: dict[str, int] = {}  # outcome counts of our suite at this size
+            for r in size_rows.values():
+                if r.case.startswith("ours") and "-group" not in r.case and r.counts and not r.timed_out:
+                    reference = {k: v for k, v in r.counts.items() if k != "deselected"}
+                    break
 
             for case in cases:
                 if f"{case}@{n}" in a.skip.split(","):
@@ -517,8 +535,12 @@ def main(argv: list[str] | None = None) -> int:
                 row = Row(case=case, workloads=n, items=items, wall=m.wall, peak_mib=m.peak_mib,
                           tree_mib=m.tree_mib, rc=m.rc, timed_out=m.timed_out, cpu_s=m.cpu_s,
                           other_load=m.other_load, code=code, note=note.strip(), counts=counts)
+                old = size_rows.get(case)
+                if old is not None and old in rows:
+                    rows[rows.index(old)] = row
+                else:
+                    rows.append(row)
                 size_rows[case] = row
-                rows.append(row)
                 print(f"{'TIMEOUT ' if m.timed_out else ''}{m.wall:.1f} s, peak {_f(m.peak_mib, '.0f')} MiB, "
                       f"tree {_f(m.tree_mib, '.0f')} MiB, items {items} {counts}", flush=True)
                 # ratios
