@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, _SESSION)
     html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
     config.stash[_STATE] = (session, html)
+    config.pluginmanager.register(results.FindingReports(), "k8shardening-reports")
     if not hasattr(config, "workerinput"):
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,

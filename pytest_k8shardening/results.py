@@ -28,7 +28,7 @@ from .waivers import Waiver
 from .waivers import match as match_waiver
 from .params import subject_of
 
-__all__ = ["SCHEMA", "ResultsCollector", "annotate", "control_of"]
+__all__ = ["SCHEMA", "FindingReports", "ResultsCollector", "annotate", "control_of", "failure_repr"]
 
 SCHEMA = "k8shardening.results/v1"
 _PRETTY_LIMIT = 2000  # results above which the JSON files are written compact
@@ -136,15 +136,17 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     if isinstance(exc, GroupFailed):
         ctrl = info["control"] or {}
         header = [f"{ctrl['control']} [{ctrl['severity']}] {ctrl['title']}"] if ctrl else []
-        report.longrepr = render_group_failure(header, exc, ctrl.get("remediation"))
+        report.longrepr = failure_repr(item, render_group_failure(header, exc, ctrl.get("remediation")),
+                                       _crash_message(ctrl, str(exc)))
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
         return
     if isinstance(exc, NonCompliant):
-        report.longrepr = render_failure(item, exc)
+        text = render_failure(item, exc)
         report.k8s_findings = [f.as_dict() for f in exc.findings]  # type: ignore[attr-defined]
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
         if waivers and info["control"] and report.when == "call":
-            _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())
+            text += _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())
+        report.longrepr = failure_repr(item, text, _crash_message(info["control"], str(exc)))
     elif report.skipped:
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
@@ -171,19 +173,79 @@ def waiver_matcher(waivers: list[Waiver], today: _dt.date | None = None
 
 
 def _apply_waiver(report: pytest.TestReport, info: dict[str, Any], labels: dict[str, str],
-                  waivers: list[Waiver], today: _dt.date) -> None:
+                  waivers: list[Waiver], today: _dt.date) -> str:
+    """Waive a failed report (it becomes skipped/xfail); return text to add to a failure."""
     waiver = match_waiver(waivers, info["control"]["control"], info["resource"], labels)
     if waiver is None:
-        return
+        return ""
     if waiver.expired(today):
         report.k8s_waiver_expired = waiver.index  # type: ignore[attr-defined]
-        report.longrepr = f"{report.longrepr}\nWaiver expired: {waiver.describe()} expired on " \
-                          f"{waiver.expires} (owner {waiver.owner}): {waiver.reason}"
-        return
+        return f"\nWaiver expired: {waiver.describe()} expired on {waiver.expires} (owner {waiver.owner}): " \
+               f"{waiver.reason}"
     report.outcome = "skipped"
     report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "  # type: ignore[attr-defined]
                        f"(owner {waiver.owner}, expires {waiver.expires})")
     report.k8s_waiver = waiver.index  # type: ignore[attr-defined]
+    return ""
+
+
+def _crash_message(ctrl: dict[str, Any] | None, message: str) -> str:
+    first = message.partition("\n")[0]
+    return f"{ctrl['control']}: {first}" if ctrl else first
+
+
+def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
+    """A finding's failure as pytest shows it: ``text`` without a Python traceback.
+
+    Built like pytest's own representation of ``pytest.fail(msg, pytrace=False)``
+    (one entry of style "value", and a crash location), so ``-rf`` and
+    ``--tb=line`` show the control and the first finding, and xdist carries it
+    across processes. Falls back to plain text if pytest's internals move.
+    """
+    try:
+        from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
+    except ImportError:  # pragma: no cover - a future pytest
+        return text
+    path, lineno = item.location[0], item.location[1]
+    entry = ReprEntry(text.split("\n"), None, None, None, "value")
+    return ExceptionChainRepr([(ReprTraceback([entry], None, "value"),
+                                ReprFileLocation(path, (lineno or 0) + 1, crash), None)])
+
+
+class FindingReports:
+    """Reports of failed findings, made without Python tracebacks.
+
+    pytest formats a traceback for every failure when it makes the report
+    (about a millisecond each, filtering frames), even for
+    ``pytest.fail(pytrace=False)`` and whatever ``--tb`` says. A finding is
+    not a crash and its text replaces that traceback anyway, so the report of
+    a call that raised :class:`NonCompliant` is made here directly; any other
+    failure keeps pytest's own report. The wrappers of other plugins (xfail,
+    pytest-html, ours) still see and may change the report.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        if call.when != "call" or call.excinfo is None or not isinstance(call.excinfo.value, NonCompliant):
+            return None
+        sections = [(f"Captured {key} {rwhen}", content) for rwhen, key, content in item._report_sections]
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
+                                 str(call.excinfo.value), "call", sections, call.duration, call.start, call.stop,
+                                 user_properties=item.user_properties)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+        """Keep pytest's failure sections linear in the number of tests.
+
+        For each failure, pytest's terminal reporter scans every passing
+        setup/teardown report (``stats[""]``) for captured teardown output:
+        quadratic, minutes at 10,000 failures. Those without captured output
+        show nothing, so they are dropped before the summary is written.
+        """
+        stats = getattr(terminalreporter, "stats", None)
+        if isinstance(stats, dict) and len(stats.get("", ())) > 1000:
+            stats[""] = [r for r in stats[""] if getattr(r, "sections", None)]
+        return (yield)
 
 
 @dataclass(frozen=True)

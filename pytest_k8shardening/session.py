@@ -74,6 +74,12 @@ class K8sSession:
             elif settings.live:
                 self._open_live()
             elif settings.manifests:
+                if "-" in settings.manifests and STDIN_KEY not in config.stash \
+                        and os.environ.get("PYTEST_XDIST_WORKER"):
+                    raise pytest.UsageError(
+                        "k8shardening: --k8s-manifests -: standard input was not read, because "
+                        "PYTEST_XDIST_WORKER is set in the environment (it marks a pytest-xdist worker, whose "
+                        "stdin belongs to xdist); unset it when starting pytest from inside an xdist test")
                 self.inventory = load_inventory(settings.manifests, settings.scope,
                                                 max_bytes=settings.max_file_size,
                                                 stdin=config.stash.get(STDIN_KEY, None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -323,6 +324,17 @@ def test_stdin_target(pytester: pytest.Pytester) -> None:
     proc = _run(["--k8s-manifests", "-", "-q", "-k", "privileged"], pytester.path, stdin=APP.encode())
     assert proc.returncode == 1, proc.stderr
     assert b"<stdin>:1" in proc.stdout
+
+
+def test_stdin_with_inherited_xdist_marker_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    """A pytest started from inside an xdist worker inherits PYTEST_XDIST_WORKER; stdin is then
+    not read (a real worker's stdin is xdist's channel), and the run says why instead of
+    reporting an empty target."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests", "-", "-q"],
+                          cwd=pytester.path, input=APP.encode(), capture_output=True, timeout=300,
+                          env={**os.environ, "PYTEST_XDIST_WORKER": "gw7"})
+    assert proc.returncode == 4, proc.stdout
+    assert b"PYTEST_XDIST_WORKER is set" in proc.stderr, proc.stderr
 
 
 def test_junit_properties(pytester: pytest.Pytester, app: Path) -> None:
