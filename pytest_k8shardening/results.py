@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from .controls import SEVERITIES, Control, NonCompliant
+from .grouping import GroupFailed, render_group_failure
 from .waivers import Waiver
 from .waivers import match as match_waiver
 from .params import subject_of
@@ -131,8 +132,6 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     if call.excinfo is None or report.passed:
         return
     exc = call.excinfo.value
-    from .grouping import GroupFailed, render_group_failure
-
     if isinstance(exc, GroupFailed):
         ctrl = info["control"] or {}
         header = [f"{ctrl['control']} [{ctrl['severity']}] {ctrl['title']}"] if ctrl else []
@@ -212,6 +211,9 @@ def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
                                 ReprFileLocation(path, (lineno or 0) + 1, crash), None)])
 
 
+_PACKED = "k8shardening_packed"
+
+
 class FindingReports:
     """Reports of failed findings, made without Python tracebacks.
 
@@ -226,12 +228,36 @@ class FindingReports:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-        if call.when != "call" or call.excinfo is None or not isinstance(call.excinfo.value, NonCompliant):
+        if call.when != "call" or call.excinfo is None \
+                or not isinstance(call.excinfo.value, (NonCompliant, GroupFailed)):
             return None
         sections = [(f"Captured {key} {rwhen}", content) for rwhen, key, content in item._report_sections]
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
                                  str(call.excinfo.value), "call", sections, call.duration, call.start, call.stop,
                                  user_properties=item.user_properties)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_report_to_serializable(self, config: pytest.Config, report: Any) -> Any:
+        """xdist: our report attributes cross the process boundary as one JSON string.
+
+        execnet serializes nested data in pure Python, one object at a time;
+        the control, resource, findings and (grouped mode) per-object results
+        are thousands of small dicts per report, and a JSON string is one
+        object to it (and the C encoder's work on either side).
+        """
+        data = yield
+        if isinstance(data, dict):
+            ours = [k for k in data if k.startswith("k8s")]
+            if ours:
+                data[_PACKED] = json.dumps({k: data.pop(k) for k in ours}, separators=(",", ":"))
+        return data
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_report_from_serializable(self, config: pytest.Config, data: dict[str, Any]) -> Any:
+        packed = data.pop(_PACKED, None) if isinstance(data, dict) else None
+        if packed is not None:
+            data.update(json.loads(packed))
+        return (yield)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
@@ -291,6 +317,10 @@ class ResultsCollector:
         self.other_failures = 0
         self.gate_result: dict[str, Any] | None = None
         self.started = _dt.datetime.now(_dt.timezone.utc)
+        self._fields: dict[int, tuple[Any, ...]] = {}  # per control dict: its fields of a result entry
+        self._resources: dict[str, dict[str, Any]] = {}  # grouped mode: resource blocks by object id
+        self._result_hooked: bool | None = None
+        self._summary: dict[str, Any] | None = None
 
     # -- hooks -----------------------------------------------------------
     @pytest.hookimpl(trylast=True)
@@ -346,35 +376,63 @@ class ResultsCollector:
         self._add(report.nodeid, ctrl, k8s["resource"], state["outcome"] or "passed", state["message"],
                   state["findings"] or [], state["waiver"])
 
+    def _control_fields(self, ctrl: dict[str, Any]) -> tuple[Any, ...]:
+        key = id(ctrl)
+        fields = self._fields.get(key)
+        if fields is None or fields[0] is not ctrl:
+            fields = self._fields[key] = (ctrl, ctrl.get("control"), ctrl.get("title"), ctrl.get("severity"),
+                                          ctrl.get("category"), ctrl.get("frameworks", []),
+                                          ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [],
+                                                                  "pss": None}),
+                                          ctrl.get("remediation"))
+        return fields
+
+    def _hooked(self) -> bool:
+        """Does any plugin implement pytest_k8shardening_result? (asked once)"""
+        if self._result_hooked is None:
+            self._result_hooked = bool(self.config.hook.pytest_k8shardening_result.get_hookimpls())
+        return self._result_hooked
+
     def _add(self, nodeid: str, ctrl: dict[str, Any], resource: dict[str, Any] | None, outcome: str,
              message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> None:
         """One result entry (the JSON results' schema), offered to the result hook first."""
+        _, control, title, severity, category, frameworks, references, remediation = self._control_fields(ctrl)
         entry = {
             "nodeid": nodeid,
-            "control": ctrl.get("control"),
-            "title": ctrl.get("title"),
-            "severity": ctrl.get("severity"),
-            "category": ctrl.get("category"),
-            "frameworks": ctrl.get("frameworks", []),
-            "references": ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None}),
+            "control": control,
+            "title": title,
+            "severity": severity,
+            "category": category,
+            "frameworks": frameworks,
+            "references": references,
             "resource": resource,
             "outcome": outcome,
             "message": message,
             "findings": findings,
-            "remediation": ctrl.get("remediation"),
+            "remediation": remediation,
         }
         if waiver:
             entry["waiver"] = waiver
-        self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
+        if self._hooked():
+            self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
         self.results.append(entry)
 
     def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
         """A grouped item: one result entry per object it checked."""
+        resources = self._resources
+        shared = not self._hooked()  # a hook may change an entry's resource: it gets its own copy then
         for sub in subresults:
             waiver = sub.get("waiver")
             if waiver:
                 (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
-            resource = sub.get("resource") or (self.resolve(sub["id"]) if self.resolve else {"id": sub["id"]})
+            resource = sub.get("resource")
+            if resource is None:  # a passing object travels as its id: the same resource for every control
+                ident = sub["id"]
+                resource = resources.get(ident)
+                if resource is None:
+                    resource = resources[ident] = self.resolve(ident) if self.resolve else {"id": ident}
+                if not shared:
+                    resource = dict(resource)
             self._add(f"{nodeid}::{sub['id']}", ctrl, resource, sub["outcome"], sub.get("message"),
                       sub.get("findings", []), waiver["text"] if waiver else None)
 
@@ -385,9 +443,7 @@ class ResultsCollector:
         return self._target_cache
 
     def score(self) -> float | None:
-        outcomes = Counter(r["outcome"] for r in self.results)
-        decided = outcomes["passed"] + outcomes["failed"]
-        return round(100.0 * outcomes["passed"] / decided, 1) if decided else None
+        return _score(Counter(r["outcome"] for r in self.results))
 
     def waiver_summary(self) -> dict[str, Any]:
         return {
@@ -398,12 +454,26 @@ class ResultsCollector:
         }
 
     def summary(self, exitstatus: int | None = None) -> dict[str, Any]:
-        outcomes = Counter(r["outcome"] for r in self.results)
-        failed_sev = Counter(r["severity"] or "none" for r in self.results if r["outcome"] == "failed")
+        outcomes: Counter[str] = Counter()
+        failed_sev: Counter[str] = Counter()
         by_control: dict[str, Counter[str]] = {}
-        for r in self.results:
+        by_framework: dict[str, Counter[str]] = {}
+        by_category: dict[str, Counter[str]] = {}
+        for r in self.results:  # one pass: 300,000+ entries on a large cluster
+            outcome = r["outcome"]
+            outcomes[outcome] += 1
+            if outcome == "failed":
+                failed_sev[r["severity"] or "none"] += 1
             if r["control"]:
-                by_control.setdefault(r["control"], Counter())[r["outcome"]] += 1
+                c = by_control.get(r["control"])
+                if c is None:
+                    c = by_control[r["control"]] = Counter()
+                c[outcome] += 1
+            for fw in r["frameworks"] or ():
+                if fw:
+                    by_framework.setdefault(fw, Counter())[outcome] += 1
+            if r["category"]:
+                by_category.setdefault(r["category"], Counter())[outcome] += 1
         return {
             "total": len(self.results),
             "passed": outcomes["passed"],
@@ -411,11 +481,11 @@ class ResultsCollector:
             "skipped": outcomes["skipped"],
             "waived": outcomes["waived"],
             "error": outcomes["error"],
-            "score": self.score(),
+            "score": _score(outcomes),
             "failed_by_severity": {s: failed_sev[s] for s in (*SEVERITIES, "none") if failed_sev[s]},
             "controls": {cid: dict(c) for cid, c in sorted(by_control.items())},
-            "by_framework": self.breakdown("frameworks"),
-            "by_category": self.breakdown("category"),
+            "by_framework": _breakdown(by_framework),
+            "by_category": _breakdown(by_category),
             "waivers": self.waiver_summary(),
             "gate": self.gate_result,
             "target": self.target,
@@ -423,20 +493,6 @@ class ResultsCollector:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-
-    def breakdown(self, key: str) -> dict[str, dict[str, Any]]:
-        """Passed/failed counts and score per framework or per category."""
-        counts: dict[str, Counter[str]] = {}
-        for r in self.results:
-            values = r[key] if isinstance(r[key], list) else [r[key]]
-            for v in values:
-                if v:
-                    counts.setdefault(v, Counter())[r["outcome"]] += 1
-        out = {}
-        for name, c in sorted(counts.items()):
-            decided = c["passed"] + c["failed"]
-            out[name] = {**dict(c), "score": round(100.0 * c["passed"] / decided, 1) if decided else None}
-        return out
 
     def worst_controls(self, n: int = 5) -> list[tuple[str, int]]:
         failed = Counter(r["control"] for r in self.results if r["outcome"] == "failed" and r["control"])
@@ -469,7 +525,7 @@ class ResultsCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.apply_gates(session)
         if self.json_path is not None:
-            summary = self.summary(int(session.exitstatus))
+            summary = self._summary = self.summary(int(session.exitstatus))
             self.config.hook.pytest_k8shardening_summary(config=self.config, summary=summary)
             doc = {"schema": SCHEMA, "summary": summary, "results": _PLACEHOLDER}
             _write_json(self.json_path, doc, pretty=len(self.results) <= _PRETTY_LIMIT, items=self.results)
@@ -483,7 +539,7 @@ class ResultsCollector:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter
-        s = self.summary()
+        s = self._summary or self.summary()
         verbose = self.config.get_verbosity() >= 0
         if verbose:
             tr.write_sep("-", "k8shardening summary")
@@ -534,6 +590,15 @@ class ResultsCollector:
             tr.write_line(f"hint: {s['failed']} findings were printed in full; pytest's FAILURES section grows "
                           "slower than linearly with them. On clusters this size use --tb=line, or "
                           "--k8s-group-by namespace (README: Large clusters).", yellow=True)
+
+
+def _score(outcomes: Counter[str]) -> float | None:
+    decided = outcomes["passed"] + outcomes["failed"]
+    return round(100.0 * outcomes["passed"] / decided, 1) if decided else None
+
+
+def _breakdown(counts: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+    return {name: {**dict(c), "score": _score(c)} for name, c in sorted(counts.items())}
 
 
 _PLACEHOLDER = "__k8shardening_items__"
