@@ -556,8 +556,10 @@ class Inventory:
     def kinds(self) -> dict[str, int]:
         return {k: len(v) for k, v in sorted(self._by_kind.items())}
 
-    def in_namespace(self, kind: str, namespace: str) -> list[K8sObject]:
-        self.ensure(kind)
+    def in_namespace(self, kind: str, namespace: str, *, fetch: bool = True) -> list[K8sObject]:
+        """Objects of ``kind`` in ``namespace``; ``fetch=False``: only those already read."""
+        if fetch:
+            self.ensure(kind)
         return [o for o in self._by_kind.get(kind, ()) if o.namespace == namespace]
 
     # -- scoped views ----------------------------------------------------

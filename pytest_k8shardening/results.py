@@ -602,6 +602,7 @@ def _breakdown(counts: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
 
 
 _PLACEHOLDER = "__k8shardening_items__"
+_JSON_CHUNK = 2000  # list items encoded at a time: few calls, bounded extra memory
 
 
 def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] | None = None) -> None:
@@ -622,12 +623,12 @@ def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] |
             head, _, tail = json.dumps(doc, separators=(",", ":")).partition(json.dumps(_PLACEHOLDER))
             fh.write(head)
             if items is not None:
-                fh.write("[")
                 dumps = json.JSONEncoder(separators=(",", ":")).encode
-                for i, item in enumerate(items):
-                    if i:
+                fh.write("[")
+                for start in range(0, len(items), _JSON_CHUNK):
+                    if start:
                         fh.write(",")
-                    fh.write(dumps(item))
+                    fh.write(dumps(items[start:start + _JSON_CHUNK])[1:-1])
                 fh.write("]")
             fh.write(tail)
         fh.write("\n")

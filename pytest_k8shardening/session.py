@@ -252,7 +252,8 @@ class K8sSession:
         gc.freeze()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        gc.unfreeze()
+        if not hasattr(config, "workerinput"):  # an xdist worker process ends here: keep its exit quick
+            gc.unfreeze()
         self._delete_kind_cluster()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)

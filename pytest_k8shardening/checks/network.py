@@ -221,8 +221,9 @@ def policies_in(inv: Inventory, namespace: str) -> list[Policy] | Undetermined:
 
 def _cni_policies(inv: Inventory, namespace: str) -> list[K8sObject]:
     """Policies of a CNI's own API (Cilium, Calico, Antrea), which these checks do not evaluate."""
-    return [o for o in inv.objects if o.namespace == namespace and (
-        o.kind == "CiliumNetworkPolicy" or (o.kind == "NetworkPolicy" and not _is_k8s_policy(o)))]
+    # Only what was read anyway (no extra API calls for CRDs that may not exist).
+    return [*inv.in_namespace("CiliumNetworkPolicy", namespace, fetch=False),
+            *(o for o in inv.in_namespace("NetworkPolicy", namespace, fetch=False) if not _is_k8s_policy(o))]
 
 
 def _cni_undetermined(inv: Inventory, namespace: str, what: str) -> Undetermined | None:
