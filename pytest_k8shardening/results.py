@@ -205,7 +205,8 @@ def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
         from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
     except ImportError:  # pragma: no cover - a future pytest
         return text
-    path, lineno = item.location[0], item.location[1]
+    # The node id's file part: short and stable for the built-in suites, wherever they are installed.
+    path, lineno = item.nodeid.partition("::")[0], item.location[1]
     entry = ReprEntry(text.split("\n"), None, None, None, "value")
     return ExceptionChainRepr([(ReprTraceback([entry], None, "value"),
                                 ReprFileLocation(path, (lineno or 0) + 1, crash), None)])

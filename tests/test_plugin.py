@@ -357,8 +357,77 @@ def test_xdist_gives_the_same_results_as_serial(pytester: pytest.Pytester) -> No
                pytester.path)
     assert par.returncode == 1, par.stderr
     assert _normalised(pytester.path / "serial.json") == _normalised(pytester.path / "par.json")
+    # everything else of each result (resource, findings, control fields) crossed the process boundary too
+    full = [sorted(_json(pytester.path / f)["results"], key=lambda r: r["nodeid"]) for f in ("serial.json", "par.json")]
+    assert full[0] == full[1]
     s, p = _json(pytester.path / "serial.json")["summary"], _json(pytester.path / "par.json")["summary"]
     assert (s["passed"], s["failed"], s["total"]) == (p["passed"], p["failed"], p["total"])
+    # and the failure texts read the same
+    texts = [sorted(line for line in out.decode().splitlines() if line.startswith(("  - ", "How to fix:")))
+             for out in (serial.stdout, par.stdout)]
+    assert texts[0] and texts[0] == texts[1]
+
+
+def test_findings_fail_without_a_python_traceback(pytester: pytest.Pytester, app: Path) -> None:
+    """A finding is not a crash: no traceback is formatted for it (pytest would spend about a
+    millisecond per failure on one), and --tb=line / -rf name the control and the finding.
+    Any other failure keeps pytest's own report."""
+    pytester.makeconftest("""
+        import pytest
+
+        CALLS = []
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_makereport(item, call):
+            report = yield
+            if call.when == "call" and report.failed:
+                CALLS.append(item.nodeid)
+            return report
+
+        def pytest_terminal_summary(terminalreporter):
+            terminalreporter.write_line(f"repr_failure calls: {pytest.Function.repr_failure.calls}")
+
+        _orig = pytest.Function.repr_failure
+
+        def _counting(self, excinfo):
+            _counting.calls += 1
+            return _orig(self, excinfo)
+
+        _counting.calls = 0
+        pytest.Function.repr_failure = _counting
+    """)
+    pytester.makepyfile(test_plain="def test_plain():\n    assert 1 + 1 == 3\n")
+    result = pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged or plain", "--tb=line", "-rf")
+    out = result.stdout.str()
+    assert "repr_failure calls: 1" in out  # the plain assert only
+    assert "test_plain.py:2: assert (1 + 1) == 3" in out or "test_plain.py:2: assert 2 == 3" in out
+    crash = [line for line in result.stdout.lines if ": nsa.pod.privileged: " in line]
+    assert crash and crash[0].startswith("k8shardening/nsa/test_pod_security.py:"), out
+    assert "Traceback" not in out and "def test_" not in out
+
+
+def test_captured_teardown_output_still_shown_in_large_runs(pytester: pytest.Pytester, app: Path) -> None:
+    """The terminal summary drops passing setup/teardown reports before writing failures (pytest
+    scans them all per failure); one with captured teardown output must still be printed."""
+    pytester.makepyfile(test_many="""
+        import pytest
+
+        @pytest.fixture
+        def noisy():
+            yield
+            print("TEARDOWN-SAYS-HELLO")
+
+        @pytest.mark.parametrize("i", range(600))
+        def test_many(i):
+            pass
+
+        def test_fails(noisy):
+            assert False
+    """)
+    result = pytester.runpytest("--k8s-manifests", str(app), "--k8s-no-builtin", "-p", "no:randomly")
+    result.assert_outcomes(passed=600, failed=1)
+    assert "Captured stdout teardown" in result.stdout.str()
+    assert "TEARDOWN-SAYS-HELLO" in result.stdout.str()
 
 
 def test_xdist_with_stdin_reads_once(pytester: pytest.Pytester) -> None:
