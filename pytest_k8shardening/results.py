@@ -588,9 +588,9 @@ class ResultsCollector:
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
         if s["failed"] > _HINT_FAILURES and getattr(self.config.option, "tbstyle", "auto") not in ("line", "no"):
-            tr.write_line(f"hint: {s['failed']} findings were printed in full; pytest's FAILURES section grows "
-                          "slower than linearly with them. On clusters this size use --tb=line, or "
-                          "--k8s-group-by namespace (README: Large clusters).", yellow=True)
+            tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
+                          "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
+                          "grouped items (README: Large clusters).", yellow=True)
 
 
 def _score(outcomes: Counter[str]) -> float | None:
