@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import pickle
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -239,25 +240,25 @@ class FindingReports:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_report_to_serializable(self, config: pytest.Config, report: Any) -> Any:
-        """xdist: our report attributes cross the process boundary as one JSON string.
+        """xdist: a test report crosses the process boundary as one pickled blob.
 
-        execnet serializes nested data in pure Python, one object at a time;
-        the control, resource, findings and (grouped mode) per-object results
-        are thousands of small dicts per report, and a JSON string is one
-        object to it (and the C encoder's work on either side).
+        execnet serializes nested data in pure Python, one object at a time,
+        on both sides; a report (keywords, the failure text, the control and
+        resource, a grouped item's per-object results) is hundreds to
+        thousands of small objects, and a ``bytes`` value is one. pickle is
+        exact (tuples stay tuples) and runs in C. The data is pytest's own
+        serializable form, exchanged between the processes of one run.
         """
         data = yield
-        if isinstance(data, dict):
-            ours = [k for k in data if k.startswith("k8s")]
-            if ours:
-                data[_PACKED] = json.dumps({k: data.pop(k) for k in ours}, separators=(",", ":"))
+        if isinstance(data, dict) and data.get("$report_type") == "TestReport":
+            data = {"$report_type": "TestReport", _PACKED: pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)}
         return data
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_report_from_serializable(self, config: pytest.Config, data: dict[str, Any]) -> Any:
         packed = data.pop(_PACKED, None) if isinstance(data, dict) else None
         if packed is not None:
-            data.update(json.loads(packed))
+            data.update(pickle.loads(packed))  # noqa: S301 - written by this run's own worker
         return (yield)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
