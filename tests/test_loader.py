@@ -130,6 +130,16 @@ def test_alias_bomb_is_refused_quickly() -> None:
         parse_text(text, "bomb.yaml")
 
 
+def test_node_limit_without_aliases() -> None:
+    """Alias-free texts skip the node walk only when too short to reach the limit."""
+    items = ",".join(["1"] * 300)
+    text = f"kind: ConfigMap\napiVersion: v1\nmetadata: {{name: x}}\ndata: {{a: [{items}]}}\n"
+    with pytest.raises(ManifestError, match="x.yaml: document 1"):
+        parse_text(text, "x.yaml", max_nodes=200)
+    [o] = parse_text(text, "x.yaml", max_nodes=len(text) + 1)
+    assert len(o.raw["data"]["a"]) == 300
+
+
 def test_small_aliases_are_fine() -> None:
     text = ("kind: ConfigMap\napiVersion: v1\nmetadata: {name: x, labels: &l {app: a}}\n"
             "data: {a: &v hello, b: *v}\n")
