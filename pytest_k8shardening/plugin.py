@@ -69,7 +69,8 @@ def _warn_rootdir(config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
-    _warn_rootdir(config)
+    if not hasattr(config, "workerinput"):  # once, not again from every xdist worker
+        _warn_rootdir(config)
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
@@ -84,7 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
-            resolve=session.resource_for)
+            resolve=session.resource_for, grouped=settings.group_by != "resource")
         config.pluginmanager.register(collector, _RESULTS)
         if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
             from .reporting.html import HtmlBridge

@@ -303,8 +303,9 @@ class ResultsCollector:
     def __init__(self, config: pytest.Config, target: Callable[[], dict[str, Any]], json_path: Path | None,
                  *, sarif_path: Path | None = None, gates: Gates | None = None,
                  waivers: list[Waiver] | None = None,
-                 resolve: Callable[[str], dict[str, Any]] | None = None) -> None:
+                 resolve: Callable[[str], dict[str, Any]] | None = None, grouped: bool = False) -> None:
         self.config = config
+        self.grouped = grouped  # --k8s-group-by namespace|control: failures list objects, not findings
         self._target = target
         self._target_cache: dict[str, Any] | None = None
         self.json_path = json_path
@@ -588,7 +589,7 @@ class ResultsCollector:
             for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
-        if s["failed"] > _HINT_FAILURES and getattr(self.config.option, "tbstyle", "auto") not in ("line", "no"):
+        if s["failed"] > _HINT_FAILURES and not self.grouped and getattr(self.config.option, "tbstyle", "auto") not in ("line", "no"):
             tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
                           "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
                           "grouped items (README: Large clusters).", yellow=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -366,6 +367,28 @@ def test_xdist_gives_the_same_results_as_serial(pytester: pytest.Pytester) -> No
     texts = [sorted(line for line in out.decode().splitlines() if line.startswith(("  - ", "How to fix:")))
              for out in (serial.stdout, par.stdout)]
     assert texts[0] and texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("xdist", [False, True])
+def test_rootdir_warning_for_space_form_paths_outside_the_project(pytester: pytest.Pytester,
+                                                                    tmp_path_factory: pytest.TempPathFactory,
+                                                                    xdist: bool) -> None:
+    """pytest reads ``--k8s-manifests /elsewhere`` as a test path when choosing its rootdir: say so,
+    once (not again from each xdist worker), and not for the ``=`` form."""
+    if xdist:
+        pytest.importorskip("xdist")
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "app.yaml"
+    elsewhere.write_text(APP)
+    pytester.makeini("[pytest]\n")
+    extra = ["-n", "2"] if xdist else []
+    spaced = _run(["--k8s-manifests", str(elsewhere), "-q", "-k", "privileged", *extra], pytester.path)
+    assert spaced.returncode == 1, spaced.stderr
+    out = spaced.stdout.decode()
+    assert out.count("took " + str(elsewhere)) == 1, out[-2000:]
+    assert re.search(r"\b1 warning\b", out.splitlines()[-1]), out[-2000:]  # not one more per worker
+    joined = _run([f"--k8s-manifests={elsewhere}", "-q", "-k", "privileged", *extra], pytester.path)
+    assert joined.returncode == 1, joined.stderr
+    assert "into account when choosing its rootdir" not in joined.stdout.decode()
 
 
 def test_findings_fail_without_a_python_traceback(pytester: pytest.Pytester, app: Path) -> None:
