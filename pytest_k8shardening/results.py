@@ -223,7 +223,8 @@ class FindingReports:
     (about a millisecond each, filtering frames), even for
     ``pytest.fail(pytrace=False)`` and whatever ``--tb`` says. A finding is
     not a crash and its text replaces that traceback anyway, so the report of
-    a call that raised :class:`NonCompliant` is made here directly; any other
+    a call that raised :class:`NonCompliant` (or a grouped item's
+    :class:`GroupFailed`) is made here directly; any other
     failure keeps pytest's own report. The wrappers of other plugins (xfail,
     pytest-html, ours) still see and may change the report.
     """
@@ -320,7 +321,6 @@ class ResultsCollector:
         self.other_failures = 0
         self.gate_result: dict[str, Any] | None = None
         self.started = _dt.datetime.now(_dt.timezone.utc)
-        self._fields: dict[int, tuple[Any, ...]] = {}  # per control dict: its fields of a result entry
         self._resources: dict[str, dict[str, Any]] = {}  # grouped mode: resource blocks by object id
         self._result_hooked: bool | None = None
         self._summary: dict[str, Any] | None = None
@@ -376,19 +376,15 @@ class ResultsCollector:
         if state.get("subresults") is not None:
             self._add_group(report.nodeid, ctrl, state["subresults"])
             return
-        self._add(report.nodeid, ctrl, k8s["resource"], state["outcome"] or "passed", state["message"],
-                  state["findings"] or [], state["waiver"])
+        self._add(report.nodeid, self._control_fields(ctrl), k8s["resource"], state["outcome"] or "passed",
+                  state["message"], state["findings"] or [], state["waiver"])
 
-    def _control_fields(self, ctrl: dict[str, Any]) -> tuple[Any, ...]:
-        key = id(ctrl)
-        fields = self._fields.get(key)
-        if fields is None or fields[0] is not ctrl:
-            fields = self._fields[key] = (ctrl, ctrl.get("control"), ctrl.get("title"), ctrl.get("severity"),
-                                          ctrl.get("category"), ctrl.get("frameworks", []),
-                                          ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [],
-                                                                  "pss": None}),
-                                          ctrl.get("remediation"))
-        return fields
+    @staticmethod
+    def _control_fields(ctrl: dict[str, Any]) -> tuple[Any, ...]:
+        """The control's fields of a result entry (computed once per item, not per object)."""
+        references = ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None})
+        return (ctrl.get("control"), ctrl.get("title"), ctrl.get("severity"), ctrl.get("category"),
+                ctrl.get("frameworks", []), references, ctrl.get("remediation"))
 
     def _hooked(self) -> bool:
         """Does any plugin implement pytest_k8shardening_result? (asked once)"""
@@ -396,10 +392,10 @@ class ResultsCollector:
             self._result_hooked = bool(self.config.hook.pytest_k8shardening_result.get_hookimpls())
         return self._result_hooked
 
-    def _add(self, nodeid: str, ctrl: dict[str, Any], resource: dict[str, Any] | None, outcome: str,
+    def _add(self, nodeid: str, fields: tuple[Any, ...], resource: dict[str, Any] | None, outcome: str,
              message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> None:
         """One result entry (the JSON results' schema), offered to the result hook first."""
-        _, control, title, severity, category, frameworks, references, remediation = self._control_fields(ctrl)
+        control, title, severity, category, frameworks, references, remediation = fields
         entry = {
             "nodeid": nodeid,
             "control": control,
@@ -422,6 +418,7 @@ class ResultsCollector:
 
     def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
         """A grouped item: one result entry per object it checked."""
+        fields = self._control_fields(ctrl)
         resources = self._resources
         shared = not self._hooked()  # a hook may change an entry's resource: it gets its own copy then
         for sub in subresults:
@@ -436,7 +433,7 @@ class ResultsCollector:
                     resource = resources[ident] = self.resolve(ident) if self.resolve else {"id": ident}
                 if not shared:
                     resource = dict(resource)
-            self._add(f"{nodeid}::{sub['id']}", ctrl, resource, sub["outcome"], sub.get("message"),
+            self._add(f"{nodeid}::{sub['id']}", fields, resource, sub["outcome"], sub.get("message"),
                       sub.get("findings", []), waiver["text"] if waiver else None)
 
     @property
@@ -589,7 +586,8 @@ class ResultsCollector:
             for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
-        if s["failed"] > _HINT_FAILURES and not self.grouped and getattr(self.config.option, "tbstyle", "auto") not in ("line", "no"):
+        tbstyle = getattr(self.config.option, "tbstyle", "auto")
+        if s["failed"] > _HINT_FAILURES and not self.grouped and tbstyle not in ("line", "no"):
             tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
                           "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
                           "grouped items (README: Large clusters).", yellow=True)
