@@ -633,4 +633,8 @@ def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] |
                 fh.write("]")
             fh.write(tail)
         fh.write("\n")
+    # mkstemp makes the file private (0600); a report gets the usual permissions (0666 less the umask)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)

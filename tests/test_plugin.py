@@ -203,6 +203,9 @@ def test_json_results(pytester: pytest.Pytester, app: Path) -> None:
         + outcomes.get("skipped", 0)
     assert (s["passed"], s["failed"]) == (outcomes.get("passed", 0), outcomes.get("failed", 0))
     assert s["exit_status"] == 1 and s["target"]["out_of_scope"] == {"kube-system": 1}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     entry = next(r for r in doc["results"] if r["control"] == "nsa.pod.privileged"
                  and r["resource"]["container"] == "migrate")
     assert entry["outcome"] == "failed"
