@@ -105,3 +105,24 @@ def test_group_by_is_validated(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--k8s-manifests", str(app))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "k8s_group_by takes resource, namespace or control, not 'cluster'" in result.stderr.str()
+
+
+@pytest.mark.parametrize(("group_by", "hint"), [("resource", True), ("control", False)])
+def test_many_findings_hint_only_where_findings_are_printed(pytester: pytest.Pytester, group_by: str,
+                                                           hint: bool) -> None:
+    """Above 2,000 failed findings printed in full, the summary suggests --tb=line or grouping;
+    grouped items list objects (at most 50 each), so the hint would be wrong there."""
+    items = ",".join(f'{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c{i}","namespace":"a"}}}}'
+                     for i in range(2001))
+    cluster = pytester.makefile(".json", cluster=f'{{"apiVersion":"v1","kind":"List","items":[{items}]}}')
+    pytester.makepyfile(test_mine="""
+        from pytest_k8shardening import Finding, assert_compliant, control
+
+        @control("acme.owner", title="t", severity="low", category="metadata", frameworks=["org"], remediation="r")
+        def test_owner(k8s_object):
+            assert_compliant([Finding(f"{k8s_object.name} has no owner label", None)])
+    """)
+    result = pytester.runpytest("--k8s-manifests", str(cluster), "--k8s-no-builtin", "--k8s-group-by", group_by,
+                                "-p", "no:randomly")
+    assert result.ret == 1
+    assert ("hint: 2001 findings were printed in full" in result.stdout.str()) is hint
