@@ -81,7 +81,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--k8s-min-score", action="store", dest="k8s_min_score", metavar="N", default=None, type=_score,
-        help="Fail the session when the compliance score (passed / (passed + failed), in %) is below N.",
+        help="Fail the session when the compliance score (passed / (passed + failed), in %%) is below N.",
     )
     group.addoption(
         "--k8s-org", action="store_true", dest="k8s_org", default=False,

@@ -245,6 +245,16 @@ def test_json_records_skips_and_errors(pytester: pytest.Pytester, app: Path) -> 
     assert results["test_skip[shop/Deployment/api]"]["control"] is None
 
 
+def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
+    """``pytest --help`` formats every option's help (argparse treats a bare % as a format)."""
+    result = pytester.runpytest("--help")
+    assert result.ret == 0, result.stderr.str()
+    text = result.stdout.str()
+    for option in ("--k8s-manifests", "--k8s-min-score", "--k8s-group-by", "--k8s-report-json", "k8s_min_score"):
+        assert option in text
+    result.stdout.fnmatch_lines(["*compliance score (passed*", "*(passed + failed), in %) is below N."])
+
+
 def test_list_controls(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--k8s-list-controls")
     assert result.ret == 0
