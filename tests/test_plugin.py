@@ -245,6 +245,31 @@ def test_json_records_skips_and_errors(pytester: pytest.Pytester, app: Path) -> 
     assert results["test_skip[shop/Deployment/api]"]["control"] is None
 
 
+def test_inventory_frozen_through_pytests_final_gc_then_released(pytester: pytest.Pytester, app: Path) -> None:
+    """The objects frozen after collection stay frozen through pytest's own gc.collect() passes at
+    the end (they would walk the whole inventory again), and an in-process run leaves nothing frozen."""
+    import gc
+
+    pytester.makeconftest("""
+        import gc, pytest
+
+        def _note(config, when):
+            with open(config.rootpath / "frozen.txt", "a") as fh:
+                fh.write(f"{when} {gc.get_freeze_count()}\\n")
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_unconfigure(config):  # after pytest's own (it runs gc.collect())
+            _note(config, "unconfigure")
+            config.add_cleanup(lambda: _note(config, "cleanup"))
+    """)
+    before = gc.get_freeze_count()
+    result = pytester.runpytest_inprocess(f"--k8s-manifests={app}", "-q", "-m", "nsa", "--tb=no")
+    assert result.ret == 1
+    seen = dict(line.split() for line in (pytester.path / "frozen.txt").read_text().splitlines())
+    assert int(seen["unconfigure"]) > before and int(seen["cleanup"]) > before, seen
+    assert gc.get_freeze_count() == before
+
+
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     """``pytest --help`` formats every option's help (argparse treats a bare % as a format)."""
     result = pytester.runpytest("--help")
