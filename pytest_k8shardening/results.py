@@ -239,28 +239,39 @@ class FindingReports:
                                  str(call.excinfo.value), "call", sections, call.duration, call.start, call.stop,
                                  user_properties=item.user_properties)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_report_to_serializable(self, config: pytest.Config, report: Any) -> Any:
-        """xdist: a test report crosses the process boundary as one pickled blob.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_to_serializable(self, config: pytest.Config, report: Any) -> dict[str, Any] | None:
+        """xdist: a test report crosses from a worker to the controller as one pickle.
 
-        execnet serializes nested data in pure Python, one object at a time,
-        on both sides; a report (keywords, the failure text, the control and
-        resource, a grouped item's per-object results) is hundreds to
-        thousands of small objects, and a ``bytes`` value is one. pickle is
-        exact (tuples stay tuples) and runs in C. The data is pytest's own
-        serializable form, exchanged between the processes of one run.
+        pytest's own form rebuilds the failure representation as nested dicts
+        (dataclasses.asdict, in Python) and the controller rebuilds the objects
+        from them; execnet then serializes that nesting one object at a time,
+        in pure Python, on both sides. A pickle of the report is made and read
+        in C, and exact. Only on workers (the data goes to this run's own
+        controller; elsewhere, e.g. pytest-reportlog, the form must stay
+        JSON); a report that cannot be pickled (a plugin's attribute) takes
+        pytest's path.
         """
-        data = yield
-        if isinstance(data, dict) and data.get("$report_type") == "TestReport":
-            data = {"$report_type": "TestReport", _PACKED: pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)}
-        return data
+        if type(report) is not pytest.TestReport or not hasattr(config, "workerinput"):
+            return None
+        try:
+            blob = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - any unpicklable attribute: pytest's own serialization
+            return None
+        return {"$report_type": "TestReport", _PACKED: blob}
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_report_from_serializable(self, config: pytest.Config, data: dict[str, Any]) -> Any:
-        packed = data.pop(_PACKED, None) if isinstance(data, dict) else None
-        if packed is not None:
-            data.update(pickle.loads(packed))  # noqa: S301 - written by this run's own worker
-        return (yield)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_from_serializable(self, config: pytest.Config, data: Any) -> pytest.TestReport | None:
+        packed = data.get(_PACKED) if isinstance(data, dict) else None
+        if packed is None:
+            return None
+        report = pickle.loads(packed)  # noqa: S301 - made by this run's own worker
+        if not isinstance(report, pytest.TestReport):
+            return None
+        for key, value in data.items():  # what xdist adds (worker_id, item_index, testrun_uid), as pytest does
+            if key not in (_PACKED, "$report_type"):
+                setattr(report, key, value)
+        return report
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Any:

@@ -407,6 +407,39 @@ def test_xdist_gives_the_same_results_as_serial(pytester: pytest.Pytester) -> No
     assert texts[0] and texts[0] == texts[1]
 
 
+def test_worker_reports_cross_as_one_pickle_and_keep_xdists_fields() -> None:
+    """On an xdist worker a report is pickled whole; the controller gets the same report back, with
+    the fields xdist adds to the data (worker_id...) as attributes, as pytest's own form gives them."""
+    import threading
+    from types import SimpleNamespace
+
+    from pytest_k8shardening.results import FindingReports, failure_repr
+
+    hooks = FindingReports()
+    item = SimpleNamespace(nodeid="k8shardening/nsa/test_x.py::test_y[a]", location=("x.py", 3, "test_y[a]"))
+    report = pytest.TestReport(item.nodeid, item.location, {"nsa": 1}, "failed",
+                               failure_repr(item, "nsa.x [high] X\nfinding", "nsa.x: finding"), "call",
+                               [("Captured stdout call", "out")], 0.5, user_properties=[("k", "v")])
+    report.k8s = {"control": {"control": "nsa.x"}, "resource": {"id": "a"}}
+    worker = SimpleNamespace(workerinput={})
+    data = hooks.pytest_report_to_serializable(worker, report)
+    assert data is not None and data["$report_type"] == "TestReport"
+    data.update(worker_id="gw1", item_index=7)
+    back = hooks.pytest_report_from_serializable(worker, data)
+    assert back is not None
+    assert (back.nodeid, back.outcome, back.when, back.sections, back.user_properties, back.k8s) == (
+        report.nodeid, "failed", "call", report.sections, [("k", "v")], report.k8s)
+    assert str(back.longrepr) == str(report.longrepr) and back.head_line == report.head_line
+    assert (back.worker_id, back.item_index) == ("gw1", 7)
+    # not on the controller or without xdist (pytest-reportlog needs pytest's JSON form there)
+    assert hooks.pytest_report_to_serializable(SimpleNamespace(), report) is None
+    # a report a plugin made unpicklable takes pytest's own path
+    report.lock = threading.Lock()
+    assert hooks.pytest_report_to_serializable(worker, report) is None
+    # data in pytest's own form is left to pytest
+    assert hooks.pytest_report_from_serializable(worker, {"$report_type": "TestReport", "nodeid": "x"}) is None
+
+
 @pytest.mark.parametrize("xdist", [False, True])
 def test_rootdir_warning_for_space_form_paths_outside_the_project(pytester: pytest.Pytester,
                                                                     tmp_path_factory: pytest.TempPathFactory,
