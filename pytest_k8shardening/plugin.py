@@ -211,6 +211,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     session, html = state
     results.annotate(item, call, report, session.waivers, every_phase=html)
+    if session.encode_results and report.when == "call":
+        sub = getattr(report, "k8s_subresults", None)
+        if sub is not None:  # an xdist worker builds a grouped item's result entries itself
+            del report.k8s_subresults
+            ctrl = (results.item_info(item) or {}).get("control") or {}
+            report.k8s_batch = results.ResultBatch.encode(report.nodeid, ctrl, sub, session.cached_resource_for)
     k8s = getattr(report, "k8s", None)
     if k8s is None:
         return report

@@ -288,6 +288,109 @@ class FindingReports:
         return (yield)
 
 
+def control_fields(ctrl: dict[str, Any]) -> tuple[Any, ...]:
+    """The control's fields of a result entry (computed once per item, not per object)."""
+    references = ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None})
+    return (ctrl.get("control"), ctrl.get("title"), ctrl.get("severity"), ctrl.get("category"),
+            ctrl.get("frameworks", []), references, ctrl.get("remediation"))
+
+
+def make_entry(nodeid: str, fields: tuple[Any, ...], resource: dict[str, Any] | None, outcome: str,
+               message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> dict[str, Any]:
+    """One result entry: the JSON results' schema."""
+    control, title, severity, category, frameworks, references, remediation = fields
+    entry = {
+        "nodeid": nodeid,
+        "control": control,
+        "title": title,
+        "severity": severity,
+        "category": category,
+        "frameworks": frameworks,
+        "references": references,
+        "resource": resource,
+        "outcome": outcome,
+        "message": message,
+        "findings": findings,
+        "remediation": remediation,
+    }
+    if waiver:
+        entry["waiver"] = waiver
+    return entry
+
+
+def group_entries(nodeid: str, fields: tuple[Any, ...], subresults: list[dict[str, Any]],
+                  resource_of: Callable[[str], dict[str, Any]], *, own_resources: bool = False
+                  ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """A grouped item's entries, one per object it checked, each with its waiver (if any).
+
+    A passing object travels as its id; ``resource_of`` gives its resource
+    block (shared between entries unless ``own_resources``: a result hook may
+    change an entry's resource).
+    """
+    out = []
+    for sub in subresults:
+        waiver = sub.get("waiver")
+        resource = sub.get("resource")
+        if resource is None:
+            resource = resource_of(sub["id"])
+            if own_resources:
+                resource = dict(resource)
+        out.append((make_entry(f"{nodeid}::{sub['id']}", fields, resource, sub["outcome"], sub.get("message"),
+                               sub.get("findings", []), waiver["text"] if waiver else None), waiver))
+    return out
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # the JSON writer's compact form
+
+
+@dataclass
+class ResultBatch:
+    """The result entries of one grouped item, built and JSON-encoded by the xdist worker that ran it.
+
+    The xdist controller receives every report, serially, for all workers; a
+    grouped item's entries (one per object) are most of what it would build
+    and encode. A worker sends them as text instead, with the counts the
+    summary, gates and terminal need; the JSON writer copies the text.
+    """
+
+    text: str  # the entries, compact JSON, comma-separated (a JSON array without its brackets)
+    count: int
+    control: str | None
+    severity: str | None
+    category: str | None
+    frameworks: list[str]
+    tally: dict[tuple[str, str | None], int]  # (outcome, skip message or None) -> entries
+    used_waivers: list[int]
+    expired_waivers: list[int]
+
+    @classmethod
+    def encode(cls, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]],
+               resource_of: Callable[[str], dict[str, Any]]) -> ResultBatch:
+        fields = control_fields(ctrl)
+        entries, tally, used, expired = [], Counter(), set(), set()
+        for entry, waiver in group_entries(nodeid, fields, subresults, resource_of):
+            entries.append(entry)
+            outcome = entry["outcome"]
+            tally[(outcome, entry["message"] if outcome == "skipped" else None)] += 1
+            if waiver:
+                (expired if waiver["expired"] else used).add(waiver["index"])
+        return cls(_ENCODE(entries)[1:-1], len(entries), fields[0], fields[2], fields[3], list(fields[4] or ()),
+                   dict(tally), sorted(used), sorted(expired))
+
+    def entries(self) -> list[dict[str, Any]]:
+        return json.loads(f"[{self.text}]") if self.count else []
+
+
+def _rows(results: list[Any]) -> Any:
+    """(outcome, control, severity, category, frameworks, message, count) over entries and batches."""
+    for r in results:
+        if type(r) is ResultBatch:
+            for (outcome, message), n in r.tally.items():
+                yield outcome, r.control, r.severity, r.category, r.frameworks, message, n
+        else:
+            yield r["outcome"], r["control"], r["severity"], r["category"], r["frameworks"], r["message"], 1
+
+
 @dataclass(frozen=True)
 class Gates:
     """Release gates: which findings fail the session."""
@@ -325,7 +428,7 @@ class ResultsCollector:
         self.gates = gates or Gates()
         self.waivers = waivers or []
         self.resolve = resolve  # a grouped item's passing object: its id -> its resource block
-        self.results: list[dict[str, Any]] = []
+        self.results: list[Any] = []  # entries (dicts), and ResultBatch from xdist workers
         self._pending: dict[str, dict[str, Any]] = {}
         self._used_waivers: set[int] = set()
         self._expired_waivers: set[int] = set()
@@ -342,7 +445,7 @@ class ResultsCollector:
         state = self._pending.get(report.nodeid)
         if state is None:
             state = self._pending[report.nodeid] = {"outcome": None, "message": None, "findings": None,
-                                                    "waiver": None, "subresults": None}
+                                                    "waiver": None, "subresults": None, "batch": None}
         message = getattr(report, "k8s_message", None)
         if report.when == "call":
             if report.passed:
@@ -371,6 +474,9 @@ class ResultsCollector:
         sub = getattr(report, "k8s_subresults", None)
         if sub is not None:
             state["subresults"] = sub
+        batch = getattr(report, "k8s_batch", None)
+        if batch is not None:
+            state["batch"] = batch
         for attr, bucket in (("k8s_waiver", self._used_waivers), ("k8s_waiver_expired", self._expired_waivers)):
             index = getattr(report, attr, None)
             if index is not None:
@@ -384,18 +490,16 @@ class ResultsCollector:
                 self.other_failures += 1
             return
         ctrl = k8s["control"] or {}
+        if state.get("batch") is not None:
+            self._add_batch(state["batch"])
+            return
         if state.get("subresults") is not None:
             self._add_group(report.nodeid, ctrl, state["subresults"])
             return
         self._add(report.nodeid, self._control_fields(ctrl), k8s["resource"], state["outcome"] or "passed",
                   state["message"], state["findings"] or [], state["waiver"])
 
-    @staticmethod
-    def _control_fields(ctrl: dict[str, Any]) -> tuple[Any, ...]:
-        """The control's fields of a result entry (computed once per item, not per object)."""
-        references = ctrl.get("references", {"kubescape": [], "trivy": [], "cis": [], "pss": None})
-        return (ctrl.get("control"), ctrl.get("title"), ctrl.get("severity"), ctrl.get("category"),
-                ctrl.get("frameworks", []), references, ctrl.get("remediation"))
+    _control_fields = staticmethod(control_fields)
 
     def _hooked(self) -> bool:
         """Does any plugin implement pytest_k8shardening_result? (asked once)"""
@@ -405,47 +509,50 @@ class ResultsCollector:
 
     def _add(self, nodeid: str, fields: tuple[Any, ...], resource: dict[str, Any] | None, outcome: str,
              message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> None:
-        """One result entry (the JSON results' schema), offered to the result hook first."""
-        control, title, severity, category, frameworks, references, remediation = fields
-        entry = {
-            "nodeid": nodeid,
-            "control": control,
-            "title": title,
-            "severity": severity,
-            "category": category,
-            "frameworks": frameworks,
-            "references": references,
-            "resource": resource,
-            "outcome": outcome,
-            "message": message,
-            "findings": findings,
-            "remediation": remediation,
-        }
-        if waiver:
-            entry["waiver"] = waiver
+        """One result entry, offered to the result hook first."""
+        self._append(make_entry(nodeid, fields, resource, outcome, message, findings, waiver))
+
+    def _append(self, entry: dict[str, Any]) -> None:
         if self._hooked():
             self.config.hook.pytest_k8shardening_result(config=self.config, result=entry)
         self.results.append(entry)
 
+    def _resource(self, ident: str) -> dict[str, Any]:
+        """A passing grouped object's resource block: the same for every control, so resolved once."""
+        resource = self._resources.get(ident)
+        if resource is None:
+            resource = self._resources[ident] = self.resolve(ident) if self.resolve else {"id": ident}
+        return resource
+
     def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
         """A grouped item: one result entry per object it checked."""
-        fields = self._control_fields(ctrl)
-        resources = self._resources
-        shared = not self._hooked()  # a hook may change an entry's resource: it gets its own copy then
-        for sub in subresults:
-            waiver = sub.get("waiver")
+        for entry, waiver in group_entries(nodeid, self._control_fields(ctrl), subresults, self._resource,
+                                           own_resources=self._hooked()):
             if waiver:
                 (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
-            resource = sub.get("resource")
-            if resource is None:  # a passing object travels as its id: the same resource for every control
-                ident = sub["id"]
-                resource = resources.get(ident)
-                if resource is None:
-                    resource = resources[ident] = self.resolve(ident) if self.resolve else {"id": ident}
-                if not shared:
-                    resource = dict(resource)
-            self._add(f"{nodeid}::{sub['id']}", fields, resource, sub["outcome"], sub.get("message"),
-                      sub.get("findings", []), waiver["text"] if waiver else None)
+            self._append(entry)
+
+    def _add_batch(self, batch: ResultBatch) -> None:
+        """A grouped item's entries as its worker encoded them."""
+        self._used_waivers.update(batch.used_waivers)
+        self._expired_waivers.update(batch.expired_waivers)
+        if self._hooked():  # not sent when a hook is implemented; decoded if one appeared on the way
+            for entry in batch.entries():
+                self._append(entry)
+        else:
+            self.results.append(batch)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every result entry as a dict (batches decoded)."""
+        if not any(type(r) is ResultBatch for r in self.results):
+            return self.results
+        out: list[dict[str, Any]] = []
+        for r in self.results:
+            if type(r) is ResultBatch:
+                out.extend(r.entries())
+            else:
+                out.append(r)
+        return out
 
     @property
     def target(self) -> dict[str, Any]:
@@ -454,7 +561,10 @@ class ResultsCollector:
         return self._target_cache
 
     def score(self) -> float | None:
-        return _score(Counter(r["outcome"] for r in self.results))
+        outcomes: Counter[str] = Counter()
+        for outcome, *_, n in _rows(self.results):
+            outcomes[outcome] += n
+        return _score(outcomes)
 
     def waiver_summary(self) -> dict[str, Any]:
         return {
@@ -470,23 +580,24 @@ class ResultsCollector:
         by_control: dict[str, Counter[str]] = {}
         by_framework: dict[str, Counter[str]] = {}
         by_category: dict[str, Counter[str]] = {}
-        for r in self.results:  # one pass: 300,000+ entries on a large cluster
-            outcome = r["outcome"]
-            outcomes[outcome] += 1
+        total = 0
+        for outcome, control, severity, category, frameworks, _, n in _rows(self.results):  # one pass
+            total += n
+            outcomes[outcome] += n
             if outcome == "failed":
-                failed_sev[r["severity"] or "none"] += 1
-            if r["control"]:
-                c = by_control.get(r["control"])
+                failed_sev[severity or "none"] += n
+            if control:
+                c = by_control.get(control)
                 if c is None:
-                    c = by_control[r["control"]] = Counter()
-                c[outcome] += 1
-            for fw in r["frameworks"] or ():
+                    c = by_control[control] = Counter()
+                c[outcome] += n
+            for fw in frameworks or ():
                 if fw:
-                    by_framework.setdefault(fw, Counter())[outcome] += 1
-            if r["category"]:
-                by_category.setdefault(r["category"], Counter())[outcome] += 1
+                    by_framework.setdefault(fw, Counter())[outcome] += n
+            if category:
+                by_category.setdefault(category, Counter())[outcome] += n
         return {
-            "total": len(self.results),
+            "total": total,
             "passed": outcomes["passed"],
             "failed": outcomes["failed"],
             "skipped": outcomes["skipped"],
@@ -506,28 +617,37 @@ class ResultsCollector:
         }
 
     def worst_controls(self, n: int = 5) -> list[tuple[str, int]]:
-        failed = Counter(r["control"] for r in self.results if r["outcome"] == "failed" and r["control"])
+        failed: Counter[str] = Counter()
+        for outcome, control, *_, count in _rows(self.results):
+            if outcome == "failed" and control:
+                failed[control] += count
         return failed.most_common(n)
 
     def apply_gates(self, session: pytest.Session) -> None:
         """Set the exit status from the gates (only when a gate option is given)."""
         if not self.gates.active:
             return
-        blocking = [r for r in self.results if r["outcome"] == "failed" and self.gates.blocks(r["severity"])]
-        reported = [r for r in self.results if r["outcome"] == "failed" and not self.gates.blocks(r["severity"])]
-        errors = [r for r in self.results if r["outcome"] == "error"]
+        blocking = reported = errors = 0
+        for outcome, _, severity, *_, n in _rows(self.results):
+            if outcome == "failed":
+                if self.gates.blocks(severity):
+                    blocking += n
+                else:
+                    reported += n
+            elif outcome == "error":
+                errors += n
         score = self.score()
         reasons = []
         if blocking:
-            reasons.append(f"{len(blocking)} finding(s) at or above --k8s-fail-on {self.gates.fail_on or 'info'}")
+            reasons.append(f"{blocking} finding(s) at or above --k8s-fail-on {self.gates.fail_on or 'info'}")
         if errors:
-            reasons.append(f"{len(errors)} error(s)")
+            reasons.append(f"{errors} error(s)")
         if self.other_failures:
             reasons.append(f"{self.other_failures} other failing test(s)")
         if self.gates.min_score is not None and (score is None or score < self.gates.min_score):
             reasons.append(f"score {score if score is not None else 'n/a'} below --k8s-min-score "
                            f"{self.gates.min_score:g}")
-        self.gate_result = {"passed": not reasons, "reasons": reasons, "reported_only": len(reported),
+        self.gate_result = {"passed": not reasons, "reasons": reasons, "reported_only": reported,
                             "fail_on": self.gates.fail_on, "min_score": self.gates.min_score}
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if reasons else pytest.ExitCode.OK
@@ -539,11 +659,12 @@ class ResultsCollector:
             summary = self._summary = self.summary(int(session.exitstatus))
             self.config.hook.pytest_k8shardening_summary(config=self.config, summary=summary)
             doc = {"schema": SCHEMA, "summary": summary, "results": _PLACEHOLDER}
-            _write_json(self.json_path, doc, pretty=len(self.results) <= _PRETTY_LIMIT, items=self.results)
+            pretty = summary["total"] <= _PRETTY_LIMIT
+            _write_json(self.json_path, doc, pretty=pretty, items=self.entries() if pretty else self.results)
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            sarif = sarif_document(self.results, self.waivers)
+            sarif = sarif_document(self.entries(), self.waivers)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
             _write_json(self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT, items=found)
@@ -588,7 +709,10 @@ class ResultsCollector:
             tr.write_line(f"stale waiver #{w['index']} ({w['control']}, owner {w['owner']}) matched no failing "
                           "finding: remove it", yellow=True)
         if verbose:
-            skipped = Counter(r["message"] for r in self.results if r["outcome"] == "skipped" and r["message"])
+            skipped: Counter[str] = Counter()
+            for outcome, *_, message, n in _rows(self.results):
+                if outcome == "skipped" and message:
+                    skipped[message] += n
             for why, n in skipped.most_common(5):
                 tr.write_line(f"skipped ({n}): {why[:160]}")
             worst = self.worst_controls()
@@ -617,6 +741,25 @@ _PLACEHOLDER = "__k8shardening_items__"
 _JSON_CHUNK = 2000  # list items encoded at a time: few calls, bounded extra memory
 
 
+def _json_parts(items: list[Any]) -> Any:
+    """The compact JSON of ``items`` as comma-separated runs: dicts encoded a chunk at a time,
+    a worker's :class:`ResultBatch` as the text it already is."""
+    run: list[Any] = []
+    for item in items:
+        if type(item) is ResultBatch:
+            if run:
+                yield _ENCODE(run)[1:-1]
+                run = []
+            yield item.text
+        else:
+            run.append(item)
+            if len(run) >= _JSON_CHUNK:
+                yield _ENCODE(run)[1:-1]
+                run = []
+    if run:
+        yield _ENCODE(run)[1:-1]
+
+
 def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] | None = None) -> None:
     """Write ``doc`` atomically; ``items`` replaces the placeholder string in it, streamed.
 
@@ -635,12 +778,12 @@ def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] |
             head, _, tail = json.dumps(doc, separators=(",", ":")).partition(json.dumps(_PLACEHOLDER))
             fh.write(head)
             if items is not None:
-                dumps = json.JSONEncoder(separators=(",", ":")).encode
                 fh.write("[")
-                for start in range(0, len(items), _JSON_CHUNK):
-                    if start:
-                        fh.write(",")
-                    fh.write(dumps(items[start:start + _JSON_CHUNK])[1:-1])
+                first = True
+                for part in _json_parts(items):
+                    if part:
+                        fh.write(part if first else "," + part)
+                        first = False
                 fh.write("]")
             fh.write(tail)
         fh.write("\n")

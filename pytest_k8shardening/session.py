@@ -28,6 +28,8 @@ __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
 WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
+#: Set by the controller: workers build and encode the result entries of grouped items.
+WORKER_ENCODE_KEY = "k8shardening_encode_results"
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
@@ -66,6 +68,8 @@ class K8sSession:
         self.cluster: Any = None
         self.inventory: Inventory | None = None
         self.waivers: list[Any] = []
+        self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
+        self._resources: dict[str, dict[str, Any]] = {}
         self._frozen = False
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
@@ -186,6 +190,13 @@ class K8sSession:
             summary["requests"] = self.cluster.requests
         return summary
 
+    def cached_resource_for(self, ident: str) -> dict[str, Any]:
+        """:meth:`resource_for`, once per id (a grouped object recurs in every control)."""
+        res = self._resources.get(ident)
+        if res is None:
+            res = self._resources[ident] = self.resource_for(ident)
+        return res
+
     def resource_for(self, ident: str) -> dict[str, Any]:
         """The resource block of a test id (``ns/Kind/name:container=web``), from the inventory."""
         base, _, container = ident.partition(":")
@@ -235,6 +246,10 @@ class K8sSession:
             self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
             _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json")
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
+        # Grouped items: the workers build their result entries (the controller has every report to
+        # process, serially), unless a result hook wants to see each entry where reports arrive.
+        node.workerinput[WORKER_ENCODE_KEY] = self.settings.group_by != "resource" and \
+            not self.config.hook.pytest_k8shardening_result.get_hookimpls()
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
 

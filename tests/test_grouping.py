@@ -126,3 +126,77 @@ def test_many_findings_hint_only_where_findings_are_printed(pytester: pytest.Pyt
                                 "-p", "no:randomly")
     assert result.ret == 1
     assert ("hint: 2001 findings were printed in full" in result.stdout.str()) is hint
+
+
+def _cluster(n_namespaces: int, per_namespace: int) -> str:
+    docs = []
+    for i in range(n_namespaces):
+        docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: team-{i}}}\n")
+        for j in range(per_namespace):
+            ctx = "{privileged: true}" if j % 3 == 0 else "{runAsNonRoot: true, allowPrivilegeEscalation: false}"
+            docs.append(f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app-{j}, namespace: team-{i}}}\n"
+                        f"spec: {{template: {{spec: {{containers: [{{name: c, image: reg.example/app:{j}, "
+                        f"securityContext: {ctx}}}]}}}}}}\n")
+    return "---\n".join(docs)
+
+
+@pytest.mark.parametrize("mode", ["control", "namespace"])
+def test_grouped_results_under_xdist_equal_serial(tmp_path: Path, mode: str) -> None:
+    """Under xdist the workers build and encode grouped items' result entries: the JSON results,
+    summary, SARIF, waivers and gate are the same as in a serial run (and the JSON is large enough to be
+    written compact)."""
+    pytest.importorskip("xdist")
+    (tmp_path / "cluster.yaml").write_text(_cluster(3, 40))
+    past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    (tmp_path / "waivers.yaml").write_text(f"""\
+waivers:
+  - {{control: nsa.pod.privileged, namespace: team-0, reason: lab nodes need raw devices, owner: lab, expires: {FUTURE}}}
+  - {{control: nsa.pod.privileged, namespace: team-1, reason: an old vendor exception, owner: x, expires: {past}}}
+  - {{control: nsa.pod.host-pid, namespace: nowhere, reason: a cluster that is gone, owner: y, expires: {FUTURE}}}
+""")
+    (tmp_path / "probe.py").write_text(  # which path the entries took, noted where reports arrive
+        "import os\n"
+        "def pytest_runtest_logreport(report):\n"
+        "    if report.when == 'call' and not os.environ.get('PYTEST_XDIST_WORKER'):\n"
+        "        with open('paths.txt', 'a') as fh:\n"
+        "            fh.write(('batch' if hasattr(report, 'k8s_batch') else 'dicts') + '\\n')\n")
+    common = ["-p", "probe", "--k8s-manifests=cluster.yaml", "-m", "nsa", "--k8s-group-by", mode,
+              "--k8s-waivers", "waivers.yaml",
+              "--k8s-fail-on", "high", "--tb=no"]
+    serial = _run([*common, "--k8s-report-json", "s.json", "--k8s-report-sarif", "s.sarif"], tmp_path)
+    assert "batch" not in (tmp_path / "paths.txt").read_text().split()
+    (tmp_path / "paths.txt").unlink()
+    par = _run([*common, "-n", "2", "--k8s-report-json", "p.json", "--k8s-report-sarif", "p.sarif"], tmp_path)
+    paths = (tmp_path / "paths.txt").read_text().split()
+    assert paths.count("batch") > paths.count("dicts")  # cluster-wide items (no objects) are not grouped
+    assert serial.returncode == par.returncode == 1, par.stdout[-2000:] + par.stderr[-2000:]
+    s_text, p_text = (tmp_path / "s.json").read_text(), (tmp_path / "p.json").read_text()
+    assert "\n " not in p_text  # compact: more than 2,000 entries
+    s, p = json.loads(s_text), json.loads(p_text)
+    assert s["summary"]["total"] > 2000 and s["summary"]["waived"] == 14 and s["summary"]["failed"]
+    assert sorted(s["results"], key=lambda r: r["nodeid"]) == sorted(p["results"], key=lambda r: r["nodeid"])
+    for key in ("started", "finished"):
+        del s["summary"][key], p["summary"][key]
+    assert s["summary"] == p["summary"]
+    assert [w["index"] for w in p["summary"]["waivers"]["expired"]] == [2]
+    sarif = [sorted((json.dumps({k: v for k, v in r.items() if k != "ruleIndex"}, sort_keys=True)  # rule order
+                     for r in json.loads((tmp_path / f).read_text())["runs"][0]["results"]))  # is arrival order
+             for f in ("s.sarif", "p.sarif")]
+    assert sarif[0] and sarif[0] == sarif[1]
+    compliance = [next(line for line in out.stdout.splitlines() if line.startswith("compliance:"))
+                  for out in (serial, par)]
+    assert compliance[0] == compliance[1]
+
+
+def test_grouped_result_hook_under_xdist_sees_every_entry(tmp_path: Path) -> None:
+    """With a result hook, the entries of grouped items are built where reports arrive, as documented."""
+    pytest.importorskip("xdist")
+    (tmp_path / "cluster.yaml").write_text(_cluster(2, 3))
+    (tmp_path / "conftest.py").write_text(
+        "def pytest_k8shardening_result(config, result):\n"
+        "    result['seen_by'] = 'worker' if hasattr(config, 'workerinput') else 'controller'\n")
+    par = _run(["--k8s-manifests=cluster.yaml", "-m", "nsa", "--k8s-group-by", "namespace", "-n", "2",
+                "--k8s-report-json", "p.json", "--tb=no"], tmp_path)
+    assert par.returncode == 1, par.stdout[-2000:]
+    results = json.loads((tmp_path / "p.json").read_text())["results"]
+    assert len(results) > 20 and {r.get("seen_by") for r in results} == {"controller"}
