@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -54,6 +55,25 @@ def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> Inventor
     return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
                      default_kinds=DEFAULT_KINDS if fetch else (), fetched=doc["fetched"],
                      unavailable=doc["unavailable"])
+
+
+def _exiting() -> bool:
+    """Was this pytest run started by the ``pytest`` command, whose process exits when it returns?
+
+    The innermost ``pytest.main`` on the stack was called by pytest's console
+    entry point, not by a program (pytester, a script) that goes on running.
+    """
+    import _pytest.config as pc
+
+    mains = {c for c in (getattr(getattr(pc, n, None), "__code__", None) for n in ("main", "_main")) if c}
+    entries = {c for c in (getattr(getattr(pc, n, None), "__code__", None)
+                           for n in ("_console_main", "console_main")) if c}
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in mains:
+        frame = frame.f_back
+    while frame is not None and frame.f_code in mains:  # main() calls _main()
+        frame = frame.f_back
+    return frame is not None and frame.f_code in entries
 
 
 class K8sSession:
@@ -259,22 +279,35 @@ class K8sSession:
             self.save_snapshot(self.settings.save_snapshot)
 
     @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._freeze()  # the xdist controller collects nothing: its inventory is frozen here
+
+    @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._freeze()
+
+    def _freeze(self) -> None:
         """Exempt what lives until the end (inventory, items) from the garbage collector.
 
         A cluster snapshot is millions of small dicts and lists that live for
-        the whole run; every full collection would walk them again, and pytest
-        itself runs two at the end (for unraisable exceptions): 0.4 s at 2,000
-        workloads grouped by namespace. Frozen objects are still freed by
-        reference counting; :meth:`_unfreeze` runs after pytest's last
-        collection, so an in-process run (pytester, ``pytest.main``) leaks
-        nothing.
+        the whole run; every full collection would walk them again: pytest
+        runs two at the end (for unraisable exceptions), and the interpreter
+        one more when it exits (0.4 s each at 2,000 workloads grouped by
+        namespace). Frozen objects are still freed by reference counting.
+        :meth:`_unfreeze` runs after pytest's own collections.
         """
         gc.freeze()
         self._frozen = True
 
     def _unfreeze(self) -> None:
-        if self._frozen and not hasattr(self.config, "workerinput"):  # an xdist worker ends here: exit quickly
+        """Give the objects back to the collector, unless this process exits now.
+
+        An in-process run (pytester, ``pytest.main``) must leak nothing. An
+        xdist worker, and the ``pytest`` command (``console_main`` ends in
+        ``sys.exit``), exit: there the interpreter's last collection would
+        walk everything again, for nothing.
+        """
+        if self._frozen and not hasattr(self.config, "workerinput") and not _exiting():
             gc.unfreeze()
         self._frozen = False
 

@@ -270,6 +270,28 @@ def test_inventory_frozen_through_pytests_final_gc_then_released(pytester: pytes
     assert gc.get_freeze_count() == before
 
 
+@pytest.mark.parametrize("xdist", [False, True])
+def test_the_pytest_command_exits_with_the_inventory_still_frozen(pytester: pytest.Pytester, app: Path,
+                                                                  xdist: bool) -> None:
+    """``python -m pytest`` exits right after the run: unfreezing would only make the interpreter's
+    last collection walk everything again. The xdist controller (which collects nothing) freezes too."""
+    if xdist:
+        pytest.importorskip("xdist")
+    pytester.makepyfile(probe="""
+        import atexit, gc, os
+
+        @atexit.register
+        def _note():
+            if not os.environ.get("PYTEST_XDIST_WORKER"):
+                with open("frozen.txt", "w") as fh:
+                    fh.write(str(gc.get_freeze_count()))
+    """)
+    proc = _run(["-p", "probe", f"--k8s-manifests={app}", "-q", "-m", "nsa", "--tb=no",
+                 *(["-n", "2"] if xdist else [])], pytester.path)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert int((pytester.path / "frozen.txt").read_text()) > 0
+
+
 def test_help_lists_every_option(pytester: pytest.Pytester) -> None:
     """``pytest --help`` formats every option's help (argparse treats a bare % as a format)."""
     result = pytester.runpytest("--help")
