@@ -194,6 +194,30 @@ def _crash_message(ctrl: dict[str, Any] | None, message: str) -> str:
     return f"{ctrl['control']}: {first}" if ctrl else first
 
 
+try:
+    from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
+except ImportError:  # pragma: no cover - a future pytest
+    ExceptionChainRepr = None  # type: ignore[assignment,misc]
+else:
+    class FindingRepr(ExceptionChainRepr):  # type: ignore[misc,valid-type]
+        """pytest's representation of ``pytest.fail(text, pytrace=False)``, with a quick ``str()``.
+
+        JUnit XML (and pytest-html) call ``str()`` on every failure; pytest's
+        own renders the lines through a new TerminalWriter each time.
+        """
+
+        def __str__(self) -> str:
+            chain = self.chain
+            if len(chain) == 1 and chain[0][2] is None and not self.sections:
+                tb = chain[0][0]
+                entries = tb.reprentries
+                if len(entries) == 1 and not tb.extraline and type(entries[0]) is ReprEntry:
+                    entry = entries[0]
+                    if entry.style == "value" and not (entry.reprfuncargs or entry.reprlocals or entry.reprfileloc):
+                        return "\n".join(entry.lines).strip()  # what the TerminalWriter would write
+            return super().__str__()
+
+
 def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
     """A finding's failure as pytest shows it: ``text`` without a Python traceback.
 
@@ -202,15 +226,13 @@ def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
     ``--tb=line`` show the control and the first finding, and xdist carries it
     across processes. Falls back to plain text if pytest's internals move.
     """
-    try:
-        from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
-    except ImportError:  # pragma: no cover - a future pytest
+    if ExceptionChainRepr is None:  # pragma: no cover - a future pytest
         return text
     # The node id's file part: short and stable for the built-in suites, wherever they are installed.
     path, lineno = item.nodeid.partition("::")[0], item.location[1]
     entry = ReprEntry(text.split("\n"), None, None, None, "value")
-    return ExceptionChainRepr([(ReprTraceback([entry], None, "value"),
-                                ReprFileLocation(path, (lineno or 0) + 1, crash), None)])
+    return FindingRepr([(ReprTraceback([entry], None, "value"),
+                         ReprFileLocation(path, (lineno or 0) + 1, crash), None)])
 
 
 _PACKED = "k8shardening_packed"

@@ -429,6 +429,22 @@ def test_xdist_gives_the_same_results_as_serial(pytester: pytest.Pytester) -> No
     assert texts[0] and texts[0] == texts[1]
 
 
+@pytest.mark.parametrize("text", ["x", "a\nb\n", "  lead\n\ttrail  \n", "", "\n\n", "ü \x1b[31mred",
+                                  "nsa.x [high] T\nns/Deployment/a: bad\nHow to fix: do"])
+def test_finding_repr_str_is_what_pytest_renders(text: str) -> None:
+    """JUnit and pytest-html call str() on each failure: the quick path gives pytest's own rendering."""
+    from types import SimpleNamespace
+
+    from _pytest._code.code import TerminalRepr
+
+    from pytest_k8shardening.results import failure_repr
+
+    rep = failure_repr(SimpleNamespace(nodeid="k8shardening/nsa/t.py::t[a]", location=("t.py", 3, "t")), text, "c")
+    assert str(rep) == TerminalRepr.__str__(rep)
+    rep.addsection("Captured stdout call", "out")  # anything else: pytest's own path
+    assert str(rep) == TerminalRepr.__str__(rep) and "out" in str(rep)
+
+
 def test_worker_reports_cross_as_one_pickle_and_keep_xdists_fields() -> None:
     """On an xdist worker a report is pickled whole; the controller gets the same report back, with
     the fields xdist adds to the data (worker_id...) as attributes, as pytest's own form gives them."""
