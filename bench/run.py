@@ -319,7 +319,8 @@ def table(rows: list[Row]) -> str:
 
 # --------------------------------------------------------------------------- main
 ALL_CASES = ("ours-tbno", "ours-tbline", "ours-group-ns", "ours-group-control", "ours-n2-group-control",
-             "ours-n2-group-ns", "bare-tbno", "bare-tbline", "checkov", "ours-n2-tbno", "ours", "bare", "ours-n2")
+             "ours-n2-group-ns", "bare-tbno", "bare-tbline", "checkov", "ours-n2-tbno", "bare-n2-tbno", "ours", "bare",
+             "ours-n2")
 TB = {"-tbno": ["--tb=no"], "-tbline": ["--tb=line"]}
 
 
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             for case in cases:
                 if f"{case}@{n}" in a.skip.split(","):
                     continue
-                if case.startswith("ours-n2") and n not in xdist_sizes:
+                if "-n2" in case and n not in xdist_sizes:
                     continue
                 if case == "checkov" and a.checkov_max is not None and n > a.checkov_max:
                     continue
@@ -488,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
                     bare_dir = tmp / f"bare-{n}"
                     testfile = write_bare(bare_dir, items_of(reference), reference.get("failed", 0),
                                           reference.get("skipped", 0))
-                    cmd = bare_cmd(testfile, work, case, tb)
+                    cmd = bare_cmd(testfile, work, case, tb + (["-n", "2"] if "-n2" in case else []))
                     cwd = bare_dir
                 else:
                     cmd = [ckv, "-d", str(cluster), "--framework", "kubernetes", "--quiet", "--compact",
@@ -553,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                         r.ratio_checkov = r.wall / ck.wall
                     if r.case.startswith("ours") and "-group" not in r.case:
                         suffix = next((k for k in TB if r.case.endswith(k)), "")
-                        bare = size_rows.get("bare" + suffix)
+                        bare = size_rows.get("bare" + ("-n2" if "-n2" in r.case else "") + suffix)
                         if bare and not bare.timed_out and bare.us_per_item and r.us_per_item:
                             r.ratio_bare = r.us_per_item / bare.us_per_item
                 save()
