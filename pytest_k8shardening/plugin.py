@@ -216,7 +216,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if sub is not None:  # an xdist worker builds a grouped item's result entries itself
             del report.k8s_subresults
             ctrl = (results.item_info(item) or {}).get("control") or {}
-            report.k8s_batch = results.ResultBatch.encode(report.nodeid, ctrl, sub, session.cached_resource_for)
+            report.k8s_batch = results.ResultBatch.encode(report.nodeid, ctrl, sub, session.resource_for,
+                                                           session.resource_json)
     k8s = getattr(report, "k8s", None)
     if k8s is None:
         return report

@@ -89,7 +89,7 @@ class K8sSession:
         self.inventory: Inventory | None = None
         self.waivers: list[Any] = []
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
-        self._resources: dict[str, dict[str, Any]] = {}
+        self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
         self._frozen = False
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
@@ -209,13 +209,6 @@ class K8sSession:
         if self.cluster is not None:
             summary["requests"] = self.cluster.requests
         return summary
-
-    def cached_resource_for(self, ident: str) -> dict[str, Any]:
-        """:meth:`resource_for`, once per id (a grouped object recurs in every control)."""
-        res = self._resources.get(ident)
-        if res is None:
-            res = self._resources[ident] = self.resource_for(ident)
-        return res
 
     def resource_for(self, ident: str) -> dict[str, Any]:
         """The resource block of a test id (``ns/Kind/name:container=web``), from the inventory."""

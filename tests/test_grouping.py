@@ -200,3 +200,42 @@ def test_grouped_result_hook_under_xdist_sees_every_entry(tmp_path: Path) -> Non
     assert par.returncode == 1, par.stdout[-2000:]
     results = json.loads((tmp_path / "p.json").read_text())["results"]
     assert len(results) > 20 and {r.get("seen_by") for r in results} == {"controller"}
+
+
+def test_worker_encoded_entries_are_the_entry_dicts_json_byte_for_byte() -> None:
+    """ResultBatch writes each entry piece by piece (shared parts encoded once); the text must be what
+    encoding the entry dicts gives, for every kind of object result."""
+    from pytest_k8shardening.results import _ENCODE, ResultBatch, control_fields, group_entries
+
+    ctrl = {"control": "nsa.pod.privileged", "title": "Containers are not \"privileged\"", "severity": "critical",
+            "category": "pod_security", "frameworks": ["nsa", "pss_baseline"],
+            "references": {"kubescape": ["C-0057"], "trivy": [], "cis": ["5.2.2"], "pss": "baseline"},
+            "remediation": "Remove privileged: true — use capabilities\n instead."}
+    resources = {i: {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "ns", "name": i,
+                     "container": "c", "containerType": "container", "file": "a/b ü.yaml", "line": 3}
+                 for i in ("ns/Deployment/ok:container=c", "ns/Deployment/ünï\"code:container=c")}
+    failing = dict(resources["ns/Deployment/ok:container=c"], name="bad")
+    subresults = [
+        {"id": "ns/Deployment/ok:container=c", "outcome": "passed"},
+        {"id": "ns/Deployment/ünï\"code:container=c", "outcome": "passed"},
+        {"id": "ns/Deployment/bad:container=c", "outcome": "failed", "message": "privileged: true\n\tsecond",
+         "findings": [{"message": "privileged", "field": "spec.x", "value": True}], "resource": failing},
+        {"id": "ns/Deployment/w:container=c", "outcome": "waived", "message": "m", "findings": [],
+         "resource": failing, "waiver": {"index": 1, "expired": False, "text": "waived by waiver #1: lab"}},
+        {"id": "ns/Deployment/x:container=c", "outcome": "failed", "message": "m", "findings": [],
+         "resource": failing, "waiver": {"index": 2, "expired": True, "text": ""}},
+        {"id": "ns/Deployment/s:container=c", "outcome": "skipped", "message": "not readable", "resource": failing},
+        {"id": "ns/Deployment/e:container=c", "outcome": "error", "message": "KeyError: 'x'", "resource": failing},
+    ]
+    nodeid = "k8shardening/nsa/test_pod_security.py::test_privileged[ns]"
+    cache: dict[str, str] = {}
+    for ctrl_fields in (ctrl, {"control": None}):  # a control with every field, and a bare one
+        batch = ResultBatch.encode(nodeid, ctrl_fields, subresults, resources.__getitem__, cache)
+        dicts = [entry for entry, _ in group_entries(nodeid, control_fields(ctrl_fields), subresults,
+                                                     resources.__getitem__)]
+        assert batch.text == _ENCODE(dicts)[1:-1]
+        assert batch.entries() == dicts and batch.count == len(dicts)
+    assert set(cache) == set(resources)  # passing objects' resources encoded once, then reused
+    assert batch.tally == {("passed", None): 2, ("failed", None): 2, ("waived", None): 1,
+                           ("skipped", "not readable"): 1, ("error", None): 1}
+    assert (batch.used_waivers, batch.expired_waivers) == ([1], [2])
