@@ -485,6 +485,7 @@ class Inventory:
         self._by_kind: dict[str, list[K8sObject]] = {}
         self._index: dict[tuple[str, str | None, str], K8sObject] = {}
         self._workloads: list[Workload] | None = None
+        self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
         for obj in objects:
             if obj.kind == STATUS_KIND:
                 self._unavailable.update(obj.raw.get("unavailable") or {})
@@ -591,8 +592,13 @@ class Inventory:
         return False
 
     def workloads(self, *, ignore_system_default: bool = False) -> list[Workload]:
-        return [w for w in self.all_workloads()
-                if self.scope.contains(w.namespace, ignore_system_default=ignore_system_default)]
+        """The workloads in scope (computed once: every parametrized test asks)."""
+        every, scope = self.all_workloads(), self.scope
+        cached = self._scoped.get(ignore_system_default)
+        if cached is None or cached[0] is not every or cached[1] is not scope:
+            cached = self._scoped[ignore_system_default] = (every, scope, [
+                w for w in every if scope.contains(w.namespace, ignore_system_default=ignore_system_default)])
+        return list(cached[2])
 
     def containers(self, *, ignore_system_default: bool = False) -> Iterator[Container]:
         for w in self.workloads(ignore_system_default=ignore_system_default):

@@ -214,3 +214,24 @@ def test_malformed_pod_spec_is_a_clear_error(tmp_path: Path, patch: str, message
         load_inventory([str(f)], Scope())
     assert f"{f}:1: Deployment shop/Deployment/api:" in str(err.value)
     assert message in str(err.value)
+
+
+def test_scoped_workloads_follow_added_objects_and_a_new_scope() -> None:
+    """Inventory.workloads() is computed once per scope; adding workloads or changing the scope recomputes
+    it, and callers get their own list."""
+    from pytest_k8shardening.model import Inventory, K8sObject, Source
+
+    def pod(ns: str, name: str) -> K8sObject:
+        return K8sObject({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                          "spec": {"containers": [{"name": "c", "image": "x"}]}}, Source("m.yaml"))
+
+    inv = Inventory([pod("shop", "a"), pod("kube-system", "k")])
+    first = inv.workloads()
+    assert [w.name for w in first] == ["a"]
+    assert [w.name for w in inv.workloads(ignore_system_default=True)] == ["a", "k"]
+    first.clear()  # the caller's own copy
+    assert [w.name for w in inv.workloads()] == ["a"]
+    inv.add([pod("shop", "b")])
+    assert [w.name for w in inv.workloads()] == ["a", "b"]
+    inv.scope = Scope(exclude=("shop",))
+    assert inv.workloads() == [] and [c.workload.name for c in inv.containers(ignore_system_default=True)] == ["k"]
