@@ -544,10 +544,8 @@ class ResultsCollector:
         if state.get("subresults") is not None:
             self._add_group(report.nodeid, ctrl, state["subresults"])
             return
-        self._add(report.nodeid, self._control_fields(ctrl), k8s["resource"], state["outcome"] or "passed",
+        self._add(report.nodeid, control_fields(ctrl), k8s["resource"], state["outcome"] or "passed",
                   state["message"], state["findings"] or [], state["waiver"])
-
-    _control_fields = staticmethod(control_fields)
 
     def _hooked(self) -> bool:
         """Does any plugin implement pytest_k8shardening_result? (asked once)"""
@@ -574,7 +572,7 @@ class ResultsCollector:
 
     def _add_group(self, nodeid: str, ctrl: dict[str, Any], subresults: list[dict[str, Any]]) -> None:
         """A grouped item: one result entry per object it checked."""
-        for entry, waiver in group_entries(nodeid, self._control_fields(ctrl), subresults, self._resource,
+        for entry, waiver in group_entries(nodeid, control_fields(ctrl), subresults, self._resource,
                                            own_resources=self._hooked()):
             if waiver:
                 (self._expired_waivers if waiver["expired"] else self._used_waivers).add(waiver["index"])
