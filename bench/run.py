@@ -204,6 +204,7 @@ class Row:
     counts: dict[str, int] = field(default_factory=dict)
     ratio_checkov: float | None = None
     ratio_bare: float | None = None
+    run: str | None = None  # the invocation that measured it (its start time)
 
     @property
     def items_per_s(self) -> float | None:
@@ -428,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:
         order = {c: i for i, c in enumerate(ALL_CASES)}
         rows.sort(key=lambda r: (r.workloads, order.get(r.case, len(order))))
-        runs = [*earlier_runs, env_info]
+        # The invocations that measured a row still in the table (rows replaced by a later run drop theirs).
+        used = {r.run for r in rows}
+        runs = [e for e in [*earlier_runs, env_info] if e.get("started") in used or None in used]
         md = ["# pytest-k8shardening benchmark", ""]
         for e in runs:
             md.append(f"* Python {e.get('python')}, pytest {e.get('pytest')}, {e.get('cpus')} CPUs, "
@@ -555,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = Row(case=case, workloads=n, items=items, wall=m.wall, peak_mib=m.peak_mib,
                           tree_mib=m.tree_mib, rc=m.rc, timed_out=m.timed_out, cpu_s=m.cpu_s,
                           other_load=m.other_load, code=code, note=f"{repeat_note} {note.strip()}".strip(),
-                          counts=counts)
+                          counts=counts, run=env_info["started"])
                 old = size_rows.get(case)
                 if old is not None and old in rows:
                     rows[rows.index(old)] = row
