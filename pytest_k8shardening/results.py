@@ -376,7 +376,6 @@ class ResultBatch:
     """
 
     text: str  # the entries, compact JSON, comma-separated (a JSON array without its brackets)
-    count: int
     control: str | None
     severity: str | None
     category: str | None
@@ -422,11 +421,15 @@ class ResultBatch:
             tally[(outcome, message if outcome == "skipped" else None)] += 1
             if waiver:
                 (expired if waiver["expired"] else used).add(waiver["index"])
-        return cls(",".join(parts), len(parts), control, severity, category, list(frameworks or ()),
+        return cls(",".join(parts), control, severity, category, list(frameworks or ()),
                    dict(tally), sorted(used), sorted(expired))
 
+    @property
+    def count(self) -> int:
+        return sum(self.tally.values())
+
     def entries(self) -> list[dict[str, Any]]:
-        return json.loads(f"[{self.text}]") if self.count else []
+        return json.loads(f"[{self.text}]") if self.text else []
 
 
 def _rows(results: list[Any]) -> Any:
