@@ -106,11 +106,24 @@ class InvalidObject(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an object was read from: a file (with document and line) or a cluster."""
+    """Where an object was read from: a file (with document and line) or a cluster.
+
+    ``unit`` names the render that produced the object, when it was not read
+    as written: ``helm:<chart dir>`` or ``kustomize:<kustomization dir>``
+    (``file`` is then the template or source file, when it can be told). A
+    plain manifest file is its own unit. Objects of different units are
+    variants of one another, never the same object.
+    """
 
     file: str | None
     line: int | None = None
     document: int | None = None
+    unit: str | None = None
+
+    @property
+    def variant(self) -> str | None:
+        """What tells this object's variant apart: its render unit, else its file (``None``: the cluster)."""
+        return self.unit or self.file
 
     def describe(self) -> str:
         if self.file is None:
@@ -123,7 +136,10 @@ class Source:
         return where
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "document": self.document}
+        out: dict[str, Any] = {"file": self.file, "line": self.line, "document": self.document}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        return out
 
 
 class K8sObject:

@@ -40,7 +40,7 @@ def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
         "sources": inv.sources,
         "fetched": sorted(inv.fetched),
         "unavailable": inv.unavailable_kinds,
-        "objects": [[o.raw, o.source.file, o.source.line, o.source.document] for o in inv.objects],
+        "objects": [[o.raw, o.source.file, o.source.line, o.source.document, o.source.unit] for o in inv.objects],
     }
     with path.open("w", encoding="utf-8") as fh:
         json.dump(doc, fh, separators=(",", ":"))
@@ -49,7 +49,7 @@ def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
 def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> Inventory:
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
-    objects = [K8sObject(raw, Source(file, line, document)) for raw, file, line, document in doc["objects"]]
+    objects = [K8sObject(raw, Source(file, line, document, unit)) for raw, file, line, document, unit in doc["objects"]]
     from .live import DEFAULT_KINDS
 
     return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
