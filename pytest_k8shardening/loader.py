@@ -346,7 +346,8 @@ def inventory_of(result: Any, paths: list[str], scope: Scope) -> Inventory:
     if not result.objects:
         problems = "; ".join(e.describe() for e in result.errors)
         if problems:
-            raise ManifestError(f"nothing could be scanned: {problems}")
+            raise ManifestError(problems + ("" if len(result.errors) == 1 else
+                                            f" ({len(result.errors)} inputs could not be read, nothing else to scan)"))
         if not result.files and not result.left_out:
             raise ManifestError(f"{', '.join(paths)}: no manifest files (*.yaml, *.yml, *.json) found")
         read = len(result.files) + len(result.left_out)

@@ -450,9 +450,16 @@ class _Reader:
 
 
 def _looks_like_object(data: Any) -> bool:
-    """A Kubernetes object names its kind, and an apiVersion or metadata (a patch list or a values file does not)."""
-    return (isinstance(data, dict) and isinstance(data.get("kind"), str)
-            and ("apiVersion" in data or "metadata" in data))
+    """A Kubernetes object names its kind, and an apiVersion or metadata (a patch list or a values file does not).
+
+    A document with both apiVersion and metadata but no usable kind is meant as
+    an object too: it is read as one, so that it becomes an error naming it.
+    """
+    if not isinstance(data, dict):
+        return False
+    if "kind" in data:
+        return "apiVersion" in data or "metadata" in data
+    return "apiVersion" in data and "metadata" in data
 
 
 _NOT_K8S_HINTS: tuple[tuple[Any, str], ...] = (

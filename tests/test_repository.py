@@ -323,7 +323,7 @@ def test_only_broken_inputs_is_a_usage_error_listing_all(tmp_path: Path) -> None
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--k8s-manifests", "."],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 4
-    assert "nothing could be scanned: a.yaml:" in proc.stderr and "b.yaml:1: document 1: Pod has no metadata.name" \
+    assert "a.yaml:" in proc.stderr and "(2 inputs could not be read, nothing else to scan)" in proc.stderr and "b.yaml:1: document 1: Pod has no metadata.name" \
         in proc.stderr
     assert "Traceback" not in proc.stderr
 
