@@ -290,8 +290,10 @@ class _Reader:
         except ManifestError as exc:
             msg = _strip_name(str(exc), name)
             if "{{" in text:
-                msg = ("a Helm template outside a chart (no Chart.yaml in its folder or above it); "
-                       f"name the chart's folder to render it ({msg})")
+                chart = _chart_above(Path(name)) if name != "<stdin>" else None
+                msg = (f"a template of the Helm chart in {chart}: name the chart's folder to render it ({msg})"
+                       if chart else "a Helm template outside a chart (no Chart.yaml in its folder or above it); "
+                                     f"name the chart's folder to render it ({msg})")
             self.result.errors.append(InputError(name, msg, _line_of(msg)))
         self.result.objects.extend(found)
         if found:
@@ -638,6 +640,16 @@ class _Lines:
             return out
         except (OSError, UnicodeDecodeError, ManifestError):
             return None
+
+
+def _chart_above(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that holds a Chart.yaml, as given (relative stays relative)."""
+    for folder in path.parents:
+        if (folder / "Chart.yaml").is_file():
+            return folder
+        if folder.resolve() == folder.resolve().parent:
+            break
+    return None
 
 
 def _norm(path: Path | str) -> str:

@@ -335,3 +335,19 @@ def test_only_non_kubernetes_files_is_a_usage_error_saying_what_was_left_out(tmp
     assert proc.returncode == 4
     assert "no Kubernetes objects found in 1 file(s) (left out: docker-compose.yml: not a Kubernetes manifest: " \
            "a compose file)" in proc.stderr
+
+
+def test_input_errors_fail_the_run_under_xdist_too(repo: Path, helm_bin: str, kustomize_cmd: str) -> None:
+    proc = _pytest(["-n", "2", "-m", "nsa and critical", "--k8s-manifests", "shop-repo", "-q", "--tb=no",
+                    "--k8s-fail-on", "critical"], repo.parent, helm_bin)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert out.count("FAILED k8shardening/inputs::") == 4, out
+    assert "gate: passed" not in out
+
+
+def test_a_template_named_on_its_own_points_at_its_chart(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo.parent)
+    result = scan(["shop-repo/charts/web/templates/deployment.yaml"], renderers=Renderers(helm=None, kustomize=None))
+    [err] = result.errors
+    assert err.message.startswith("a template of the Helm chart in shop-repo/charts/web: name the chart's folder")
