@@ -65,6 +65,9 @@ CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(
         "ValidatingWebhookConfiguration", "VolumeAttachment", "ClusterIssuer",
         "DeviceClass", "IPAddress", "ServiceCIDR", "VolumeAttributesClass",
         "KubeletConfiguration", "ClusterProbe", "InventoryStatus",
+        # CNI policy kinds that are cluster-wide (Cilium, Calico, Antrea)
+        "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "StagedGlobalNetworkPolicy", "GlobalNetworkSet",
+        "ClusterNetworkPolicy", "ClusterGroup", "Tier",
     }
 )
 

@@ -132,8 +132,8 @@ def test_policy_types_default(spec: dict[str, Any], types: tuple[str, ...], defa
     ((netpol({"podSelector": {}}),), "pass"),
     ((netpol({"podSelector": {}}, namespace="other"),), "fail"),
     ((netpol({"podSelector": {}}, api_version="extensions/v1beta1"),), "pass"),
-    ((netpol({"selector": "all()"}, api_version="projectcalico.org/v3"),), "undetermined"),
-    ((netpol({"endpointSelector": {}}, kind="CiliumNetworkPolicy", api_version="cilium.io/v2"),), "undetermined"),
+    ((netpol({"selector": "all()"}, api_version="projectcalico.org/v3"),), "pass"),
+    ((netpol({"endpointSelector": {}}, kind="CiliumNetworkPolicy", api_version="cilium.io/v2"),), "pass"),
 ], ids=["none", "one", "other-namespace", "legacy-extensions-group", "calico-only", "cilium-only"])
 def test_network_policy_exists(raws: tuple[dict[str, Any], ...], expected: str) -> None:
     assert verdict(network.network_policy_exists(ns(), inventory(*raws))) == expected

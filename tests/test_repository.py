@@ -299,6 +299,8 @@ def test_whole_repository_scans_to_a_verdict_in_one_run(repo: Path, helm_bin: st
     assert {(u["path"], u["role"]) for u in inputs["units"] if u["rendered"]} == {
         ("shop-repo/charts/web", "chart"), ("shop-repo/kustomize/base", "base"),
         ("shop-repo/kustomize/overlays/prod", "overlay"), ("shop-repo/kustomize/overlays/staging", "overlay")}
+    deny = {r["resource"]["name"]: r["outcome"] for r in doc["results"] if r["control"] == "nsa.network.default-deny"}
+    assert deny.get("ingress", "not run") in ("passed", "not run")  # the cluster-wide Cilium policy covers it
     privileged = [r for r in doc["results"] if r["control"] == "nsa.pod.privileged"]
     failed = {r["resource"]["namespace"] for r in privileged if r["outcome"] == "failed"}
     assert failed == {"shop-staging"}  # the component's patch, through the staging overlay only
@@ -306,11 +308,19 @@ def test_whole_repository_scans_to_a_verdict_in_one_run(repo: Path, helm_bin: st
                                                           "shop-repo/charts/web/templates/deployment.yaml"}
 
 
+def test_cluster_wide_cni_policy_in_the_repository_counts(repo: Path, helm_bin: str, kustomize_cmd: str) -> None:
+    proc = _pytest(["-m", "nsa", "--k8s-manifests", "shop-repo", "-k", "default_deny", "--k8s-report-json",
+                    "deny.json", "-q", "--tb=no"], repo.parent, helm_bin)
+    doc = json.loads((repo.parent / "deny.json").read_text())
+    deny = {r["resource"]["name"]: r["outcome"] for r in doc["results"] if r["control"] == "nsa.network.default-deny"}
+    assert deny["ingress"] == "passed" and deny["shop"] == "failed", proc.stdout
+
+
 def test_summary_lists_what_was_rendered_and_left_out(repo: Path, helm_bin: str, kustomize_cmd: str) -> None:
     proc = _pytest(["-m", "nsa and critical", "--k8s-manifests", "shop-repo", "-v", "--tb=no"], repo.parent,
                    helm_bin)
     out = proc.stdout
-    assert "inputs: 9 file(s) with objects, 1 Helm chart(s) rendered (chart: shop-repo/charts/web), " \
+    assert "inputs: 10 file(s) with objects, 1 Helm chart(s) rendered (chart: shop-repo/charts/web), " \
            "3 kustomization(s) rendered (base: shop-repo/kustomize/base; overlay: shop-repo/kustomize/overlays/prod, " \
            "shop-repo/kustomize/overlays/staging), 12 left out, 4 could not be read" in out, out
     assert "left out: shop-repo/docker-compose.yml: not a Kubernetes manifest: a compose file" in out

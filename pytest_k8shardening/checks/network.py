@@ -15,10 +15,12 @@ NetworkPolicies are read the way the API server stores them
 * Policies add up: a pod may talk where any policy selecting it allows.
   Pods on the host network are not governed by NetworkPolicies at all.
 
-Only ``networking.k8s.io`` NetworkPolicies are evaluated. CNI-specific
-policies (CiliumNetworkPolicy, Calico's or Antrea's ``NetworkPolicy`` kinds)
-are recognised, and where they are the only policies of a namespace the
-checks say they cannot judge them instead of failing.
+CNI policies (Cilium, Calico, Antrea; namespaced and cluster-wide) count
+beside them in the policy-exists, default-deny and isolation checks, read as
+their engines enforce them (``cni.py``); one whose reach cannot be decided
+makes the verdict undetermined. The metadata-service and kube-system egress
+checks read rule by rule and evaluate only ``networking.k8s.io`` rules: where
+CNI policies may govern the namespace they say so instead of failing.
 
 Each check takes the :class:`~pytest_k8shardening.model.Inventory` it reads
 policies from; a kind the live scan may not read makes it return
@@ -34,6 +36,7 @@ from typing import Any
 
 from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
 from . import CheckResult, Finding, NotApplicable, Undetermined
+from .cni import CniRule, Undecidable, cni_rules
 
 __all__ = [
     "METADATA_ADDRESS",
@@ -219,20 +222,62 @@ def policies_in(inv: Inventory, namespace: str) -> list[Policy] | Undetermined:
     return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace) if _is_k8s_policy(o)]
 
 
+def _namespace_labels(inv: Inventory, namespace: str) -> dict[str, str] | None:
+    """The namespace's labels (with the automatic name label), or None when it is not among the inputs."""
+    obj = inv.get("Namespace", None, namespace)
+    if obj is None:
+        return None
+    return {**{str(k): str(v) for k, v in obj.labels.items()}, "kubernetes.io/metadata.name": namespace}
+
+
+class _Cni:
+    """The CNI policies (checks/cni.py) that may govern one namespace."""
+
+    def __init__(self, inv: Inventory, namespace: str) -> None:
+        rules, self.problems = cni_rules(inv)
+        self.namespace = namespace
+        self.rules = [r for r in rules if r.in_scope(namespace)]
+        self.ns_labels = _namespace_labels(inv, namespace)
+
+    def undecided(self, what: str) -> Undetermined | None:
+        if not self.problems:
+            return None
+        return Undetermined(f"{what}, and some CNI policies cannot be judged: {'; '.join(self.problems[:3])}")
+
+    def governing(self, workloads: Iterable[Workload]) -> list[CniRule]:
+        """Rules that select some pod of the namespace (a namespaced one always counts)."""
+        out = []
+        for r in self.rules:
+            if r.namespace is not None or r.whole(self.namespace, self.ns_labels) or any(
+                    r.matches(self.namespace, self.ns_labels, _pod_labels(w)) for w in workloads):
+                out.append(r)
+        return out
+
+    def denies_all(self, direction: str) -> CniRule | None:
+        return next((r for r in self.rules if direction in r.denies_all
+                     and r.whole(self.namespace, self.ns_labels)), None)
+
+    def restricts(self, direction: str, labels: Mapping[str, str]) -> CniRule | None:
+        return next((r for r in self.rules if direction in r.restricts
+                     and r.matches(self.namespace, self.ns_labels, labels)), None)
+
+
 def _cni_policies(inv: Inventory, namespace: str) -> list[K8sObject]:
-    """Policies of a CNI's own API (Cilium, Calico, Antrea), which these checks do not evaluate."""
-    # Only what was read anyway (no extra API calls for CRDs that may not exist).
-    return [*inv.in_namespace("CiliumNetworkPolicy", namespace, fetch=False),
-            *(o for o in inv.in_namespace("NetworkPolicy", namespace, fetch=False) if not _is_k8s_policy(o))]
+    """Namespaced and cluster-wide CNI policies that may govern ``namespace`` (for checks that do not judge them)."""
+    rules, _ = cni_rules(inv)
+    objs: dict[int, K8sObject] = {id(r.obj): r.obj for r in rules if r.in_scope(namespace)}
+    return list(objs.values())
 
 
 def _cni_undetermined(inv: Inventory, namespace: str, what: str) -> Undetermined | None:
     others = _cni_policies(inv, namespace)
     if not others:
-        return None
+        _, problems = cni_rules(inv)
+        return Undetermined(f"{what}, and some CNI policies cannot be judged: {'; '.join(problems[:3])}") \
+            if problems else None
     names = ", ".join(f"{o.kind} {o.name} ({o.api_version})" for o in others[:5])
-    return Undetermined(f"{what}, but the namespace has CNI-specific policies ({names}), which this check "
-                        "does not evaluate")
+    return Undetermined(f"{what}, but CNI-specific policies may govern the namespace ({names}), and this check "
+                        "does not evaluate their rules")
 
 
 def _invalid_note(pols: Iterable[Policy]) -> str:
@@ -259,17 +304,27 @@ def _namespace_workloads(inv: Inventory, namespace: str) -> list[Workload] | Und
 
 # ------------------------------------------------------------------ namespaces
 def network_policy_exists(ns: Namespace, inv: Inventory) -> CheckResult:
-    """The namespace must have at least one ``networking.k8s.io`` NetworkPolicy.
+    """The namespace must be governed by at least one network policy.
 
-    Without one every pod accepts connections from, and opens them to, any
-    pod of the cluster and beyond.
+    A ``networking.k8s.io`` NetworkPolicy in the namespace counts, and so does
+    a CNI policy (checks/cni.py) that reaches it: a namespaced one in it, or a
+    cluster-wide one selecting its pods. Without one every pod accepts
+    connections from, and opens them to, any pod of the cluster and beyond.
     """
     pols = policies_in(inv, ns.name)
     if isinstance(pols, Undetermined):
         return pols
     if pols:
         return []
-    if und := _cni_undetermined(inv, ns.name, f"namespace {ns.name} has no Kubernetes NetworkPolicy"):
+    cni = _Cni(inv, ns.name)
+    workloads = [w for w in inv.all_workloads() if w.namespace == ns.name]
+    try:
+        if cni.governing(workloads):
+            return []
+    except Undecidable as exc:
+        return Undetermined(f"namespace {ns.name} has no Kubernetes NetworkPolicy, and whether a CNI policy reaches "
+                            f"it cannot be decided: {exc}")
+    if und := cni.undecided(f"namespace {ns.name} has no NetworkPolicy"):
         return und
     return [Finding(f"namespace {ns.name} has no NetworkPolicy: every pod in it accepts traffic from, and sends "
                     "traffic to, anywhere", None)]
@@ -287,10 +342,17 @@ def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
     pols = policies_in(inv, ns.name)
     if isinstance(pols, Undetermined):
         return pols
+    cni = _Cni(inv, ns.name)
     findings = []
     for direction in (INGRESS, EGRESS):
         if any(p.denies_all(direction) for p in pols):
             continue
+        try:
+            if cni.denies_all(direction):
+                continue
+        except Undecidable as exc:
+            return Undetermined(f"whether a CNI policy denies all {_RULES[direction]} in namespace {ns.name} cannot "
+                                f"be decided: {exc}")
         rules = _RULES[direction]
         hints = []
         for p in pols:
@@ -309,8 +371,7 @@ def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
         findings.append(Finding(
             f"no NetworkPolicy in namespace {ns.name} denies all {rules} by default (podSelector: {{}}, "
             f"policyTypes containing {direction}, no {rules} rules){hint}{_invalid_note(pols)}", None))
-    if findings and not pols and (und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy denies "
-                                                                      "traffic by default")):
+    if findings and (und := cni.undecided("no network policy denies traffic by default")):
         return und
     return findings
 
@@ -331,14 +392,21 @@ def workload_isolated(w: Workload, inv: Inventory) -> CheckResult:
         return [Finding(f"{w.spec_path}.hostNetwork=true: NetworkPolicies do not apply to pods on the host "
                         "network, so its traffic cannot be restricted", f"{w.spec_path}.hostNetwork")]
     labels = _pod_labels(w)
+    cni = _Cni(inv, ns)
     findings = []
     for direction in (INGRESS, EGRESS):
         if any(p.restricts(direction) and p.selects(labels) for p in pols):
             continue
+        try:
+            if cni.restricts(direction, labels):
+                continue
+        except Undecidable as exc:
+            return Undetermined(f"whether a CNI policy restricts the {_RULES[direction]} of its pods cannot be "
+                                f"decided: {exc}")
         findings.append(Finding(
             f"no NetworkPolicy in namespace {ns} selects its pods ({_show_labels(labels)}) for {direction}, "
             f"so their {_RULES[direction]} is unrestricted{_invalid_note(pols)}", _labels_path(w)))
-    if findings and (und := _cni_undetermined(inv, ns, "no Kubernetes NetworkPolicy selects the workload")):
+    if findings and (und := cni.undecided("no network policy selects the workload")):
         return und
     return findings
 

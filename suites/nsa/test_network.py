@@ -27,8 +27,10 @@ SECTION = "Network separation and hardening"
 def test_namespace_has_network_policy(k8s_namespace: Namespace, k8s_cluster: Inventory) -> None:
     """Without a NetworkPolicy every pod of the namespace is open to, and can reach, every other pod.
 
-    As Kubescape C-0054 (which also counts CiliumNetworkPolicies; here a
-    namespace with only CNI-specific policies is skipped as undetermined).
+    As Kubescape C-0054 (which also counts CiliumNetworkPolicies). Here
+    Cilium, Calico and Antrea policies count too, namespaced or cluster-wide,
+    where they select the namespace's pods (checks/cni.py); one whose reach
+    cannot be decided makes the verdict undetermined, never a failure.
     Trivy's NSA spec maps this recommendation to KSV-0038, which checks the
     selectors of policies that exist and cannot see a namespace without any.
     """
