@@ -72,7 +72,6 @@ NAMESPACED_KINDS = ("CiliumNetworkPolicy.cilium.io", "NetworkPolicy.projectcalic
                     "NetworkPolicy.crd.projectcalico.org", "NetworkPolicy.crd.antrea.io")
 CLUSTER_KINDS = ("CiliumClusterwideNetworkPolicy.cilium.io", "GlobalNetworkPolicy.projectcalico.org",
                  "GlobalNetworkPolicy.crd.projectcalico.org", "ClusterNetworkPolicy.crd.antrea.io")
-_NOT_SERVED = "no resource of kind"  # live.py's reason for a kind the API server does not serve
 
 
 class Undecidable(Exception):
@@ -132,8 +131,8 @@ def cni_rules(inv: Inventory) -> tuple[list[CniRule], list[str]]:
     """Every enforceable CNI rule among the inputs, and why some policies could not be judged.
 
     Reads the CNI kinds once (on a live cluster, through discovery; a kind the
-    server does not serve means that CNI is not installed, a forbidden one is
-    a reason to skip).
+    server does not serve means that CNI is not installed (live.OPTIONAL_KINDS),
+    a forbidden one is a reason to skip).
     """
     for kind in (*NAMESPACED_KINDS, *CLUSTER_KINDS):
         inv.ensure(kind)
@@ -145,12 +144,11 @@ def cni_rules(inv: Inventory) -> tuple[list[CniRule], list[str]]:
     problems: list[str] = []
     for kind in (*NAMESPACED_KINDS, *CLUSTER_KINDS):
         why = inv.unavailable_kinds.get(kind)
-        if why and not why.startswith(_NOT_SERVED):
+        if why:
             problems.append(f"{kind} cannot be read: {why}")
     seen: set[int] = set()
-    for bare in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "NetworkPolicy", "GlobalNetworkPolicy",
-                 "ClusterNetworkPolicy"):
-        for obj in inv.of_kind(bare):
+    for kind in (*NAMESPACED_KINDS, *CLUSTER_KINDS):
+        for obj in inv.of_kind(kind):  # read by group, kept under the bare kind
             if id(obj) in seen or _engine(obj) is None:
                 continue
             seen.add(id(obj))
