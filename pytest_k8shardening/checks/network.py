@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
+from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Source, Workload, mapping
 from . import CheckResult, Finding, NotApplicable, Undetermined
 
 __all__ = [
@@ -212,22 +212,32 @@ def _is_k8s_policy(obj: K8sObject) -> bool:
     return obj.kind == "NetworkPolicy" and obj.api_version.startswith(_K8S_GROUPS)
 
 
-def policies_in(inv: Inventory, namespace: str) -> list[Policy] | Undetermined:
-    """The ``networking.k8s.io`` NetworkPolicies of ``namespace``, or why they cannot be read."""
+#: Where a lookup starts from (see Inventory.visible); None: anywhere.
+Origin = K8sObject | Source | None
+
+
+def policies_in(inv: Inventory, namespace: str, origin: Origin = None) -> list[Policy] | Undetermined:
+    """The ``networking.k8s.io`` NetworkPolicies of ``namespace`` that ``origin`` sees, or why they cannot be read.
+
+    ``origin`` (a workload's object, a namespace view's source) keeps the
+    lookup within its variant (:meth:`Inventory.visible`): an overlay's
+    namespace is not protected by another overlay's policies.
+    """
     if why := inv.unavailable("NetworkPolicy"):
         return Undetermined(f"NetworkPolicies cannot be read: {why}")
-    return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace) if _is_k8s_policy(o)]
+    return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace, origin=origin) if _is_k8s_policy(o)]
 
 
-def _cni_policies(inv: Inventory, namespace: str) -> list[K8sObject]:
+def _cni_policies(inv: Inventory, namespace: str, origin: Origin = None) -> list[K8sObject]:
     """Policies of a CNI's own API (Cilium, Calico, Antrea), which these checks do not evaluate."""
     # Only what was read anyway (no extra API calls for CRDs that may not exist).
-    return [*inv.in_namespace("CiliumNetworkPolicy", namespace, fetch=False),
-            *(o for o in inv.in_namespace("NetworkPolicy", namespace, fetch=False) if not _is_k8s_policy(o))]
+    return [*inv.in_namespace("CiliumNetworkPolicy", namespace, fetch=False, origin=origin),
+            *(o for o in inv.in_namespace("NetworkPolicy", namespace, fetch=False, origin=origin)
+              if not _is_k8s_policy(o))]
 
 
-def _cni_undetermined(inv: Inventory, namespace: str, what: str) -> Undetermined | None:
-    others = _cni_policies(inv, namespace)
+def _cni_undetermined(inv: Inventory, namespace: str, what: str, origin: Origin = None) -> Undetermined | None:
+    others = _cni_policies(inv, namespace, origin)
     if not others:
         return None
     names = ", ".join(f"{o.kind} {o.name} ({o.api_version})" for o in others[:5])
@@ -249,12 +259,12 @@ def _labels_path(w: Workload) -> str:
     return ".".join(WORKLOAD_KINDS[w.kind][:-1] + ("metadata", "labels"))
 
 
-def _namespace_workloads(inv: Inventory, namespace: str) -> list[Workload] | Undetermined:
+def _namespace_workloads(inv: Inventory, namespace: str, origin: Origin = None) -> list[Workload] | Undetermined:
     missing = {k: why for k in WORKLOAD_KINDS if (why := inv.unavailable(k))}
     if missing:
         return Undetermined("the namespace's workloads cannot all be read: " +
                             "; ".join(f"{k}: {why}" for k, why in missing.items()))
-    return [w for w in inv.all_workloads() if w.namespace == namespace]
+    return [w for w in inv.all_workloads() if w.namespace == namespace and inv.sees(origin, w.obj)]
 
 
 # ------------------------------------------------------------------ namespaces
@@ -264,12 +274,12 @@ def network_policy_exists(ns: Namespace, inv: Inventory) -> CheckResult:
     Without one every pod accepts connections from, and opens them to, any
     pod of the cluster and beyond.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     if pols:
         return []
-    if und := _cni_undetermined(inv, ns.name, f"namespace {ns.name} has no Kubernetes NetworkPolicy"):
+    if und := _cni_undetermined(inv, ns.name, f"namespace {ns.name} has no Kubernetes NetworkPolicy", ns.origin):
         return und
     return [Finding(f"namespace {ns.name} has no NetworkPolicy: every pod in it accepts traffic from, and sends "
                     "traffic to, anywhere", None)]
@@ -284,7 +294,7 @@ def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
     or two policies one each. Allow-policies for the traffic the
     applications need are then added beside it.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     findings = []
@@ -310,7 +320,7 @@ def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
             f"no NetworkPolicy in namespace {ns.name} denies all {rules} by default (podSelector: {{}}, "
             f"policyTypes containing {direction}, no {rules} rules){hint}{_invalid_note(pols)}", None))
     if findings and not pols and (und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy denies "
-                                                                      "traffic by default")):
+                                                                      "traffic by default", ns.origin)):
         return und
     return findings
 
@@ -324,7 +334,7 @@ def workload_isolated(w: Workload, inv: Inventory) -> CheckResult:
     network fail: NetworkPolicies do not apply to them.
     """
     ns = w.namespace or "default"
-    pols = policies_in(inv, ns)
+    pols = policies_in(inv, ns, w.obj)
     if isinstance(pols, Undetermined):
         return pols
     if w.pod_spec.get("hostNetwork") is True:
@@ -338,7 +348,7 @@ def workload_isolated(w: Workload, inv: Inventory) -> CheckResult:
         findings.append(Finding(
             f"no NetworkPolicy in namespace {ns} selects its pods ({_show_labels(labels)}) for {direction}, "
             f"so their {_RULES[direction]} is unrestricted{_invalid_note(pols)}", _labels_path(w)))
-    if findings and (und := _cni_undetermined(inv, ns, "no Kubernetes NetworkPolicy selects the workload")):
+    if findings and (und := _cni_undetermined(inv, ns, "no Kubernetes NetworkPolicy selects the workload", w.obj)):
         return und
     return findings
 
@@ -362,7 +372,7 @@ def limit_range_defaults(ns: Namespace, inv: Inventory) -> CheckResult:
     """
     if why := inv.unavailable("LimitRange"):
         return Undetermined(f"LimitRanges cannot be read: {why}")
-    ranges = inv.in_namespace("LimitRange", ns.name)
+    ranges = inv.in_namespace("LimitRange", ns.name, origin=ns.origin)
     if not ranges:
         return [Finding(f"namespace {ns.name} has no LimitRange: containers that set no resources get no default "
                         "requests or limits", None)]
@@ -408,7 +418,7 @@ def resource_quota(ns: Namespace, inv: Inventory) -> CheckResult:
     """
     if why := inv.unavailable("ResourceQuota"):
         return Undetermined(f"ResourceQuotas cannot be read: {why}")
-    quotas = inv.in_namespace("ResourceQuota", ns.name)
+    quotas = inv.in_namespace("ResourceQuota", ns.name, origin=ns.origin)
     if not quotas:
         return [Finding(f"namespace {ns.name} has no ResourceQuota: its pods can claim all the cluster's CPU and "
                         "memory", None)]
@@ -498,7 +508,7 @@ def cloud_metadata_blocked(ns: Namespace, inv: Inventory) -> CheckResult:
     the host network, which no NetworkPolicy governs. Passes when egress is
     restricted for every pod and no rule opens the address.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     egress = [p for p in pols if p.restricts(EGRESS)]
@@ -510,18 +520,18 @@ def cloud_metadata_blocked(ns: Namespace, inv: Inventory) -> CheckResult:
                     f"{p.describe()}, selecting {describe_selector(p.selector)}, allows egress to {METADATA_ADDRESS}: "
                     f"spec.egress[{i}] {why}", f"NetworkPolicy/{p.name} spec.egress[{i}]"))
     for w in inv.all_workloads():  # what can be read: host-network pods escape every policy
-        if w.namespace == ns.name and w.pod_spec.get("hostNetwork") is True:
+        if w.namespace == ns.name and w.pod_spec.get("hostNetwork") is True and inv.sees(ns.origin, w.obj):
             findings.append(Finding(f"{w.describe()} uses the host network: no NetworkPolicy applies to it, so it "
                                     f"reaches {METADATA_ADDRESS} whenever the node does", f"{w.spec_path}.hostNetwork"))
     if any(p.selects_all for p in egress):
         return findings
     if not egress:
-        if und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy restricts egress"):
+        if und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy restricts egress", ns.origin):
             return und
         findings.append(Finding(f"no NetworkPolicy in namespace {ns.name} restricts egress, so every pod can reach "
                                 f"the cloud metadata service at {METADATA_ADDRESS}", None))
         return findings
-    workloads = _namespace_workloads(inv, ns.name)
+    workloads = _namespace_workloads(inv, ns.name, ns.origin)
     if isinstance(workloads, Undetermined):
         return findings or workloads
     uncovered = [w for w in workloads if w.pod_spec.get("hostNetwork") is not True
@@ -563,11 +573,11 @@ def kube_system_egress(ns: Namespace, inv: Inventory) -> CheckResult:
     the inputs runs on the host network (static control-plane pods given as
     files), since NetworkPolicies do not govern those.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     if not pols:
-        workloads = _namespace_workloads(inv, ns.name)
+        workloads = _namespace_workloads(inv, ns.name, ns.origin)
         if isinstance(workloads, Undetermined):
             return workloads
         if workloads and all(w.pod_spec.get("hostNetwork") is True for w in workloads):
@@ -576,7 +586,8 @@ def kube_system_egress(ns: Namespace, inv: Inventory) -> CheckResult:
                                  f"{ns.name} (DNS, CNI and add-on pods)")
     egress = [p for p in pols if p.restricts(EGRESS)]
     if not egress:
-        if und := _cni_undetermined(inv, ns.name, f"no Kubernetes NetworkPolicy restricts egress in {ns.name}"):
+        if und := _cni_undetermined(inv, ns.name, f"no Kubernetes NetworkPolicy restricts egress in {ns.name}",
+                                    ns.origin):
             return und
         return [Finding(f"no NetworkPolicy in {ns.name} restricts egress: its pods (DNS, CNI agents, add-ons, with "
                         "the cluster's most powerful credentials) can reach the Internet", None)]
