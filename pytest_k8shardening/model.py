@@ -224,8 +224,8 @@ class K8sObject:
         return self.raw["metadata"].get("uid")
 
     def resource(self) -> dict[str, Any]:
-        """The resource block of a result entry."""
-        return {
+        """The resource block of a result entry (``unit``: the render it came from, when rendered)."""
+        out = {
             "apiVersion": self.api_version,
             "kind": self.kind,
             "namespace": self.namespace,
@@ -234,6 +234,9 @@ class K8sObject:
             "file": self.source.file,
             "line": self.source.line,
         }
+        if self.source.unit is not None:
+            out["unit"] = self.source.unit
+        return out
 
     def __repr__(self) -> str:
         return f"<{self._ref} from {self.source.describe()}>"
@@ -469,8 +472,11 @@ class Namespace:
     def resource(self) -> dict[str, Any]:
         if self.obj is not None:
             return self.obj.resource()
-        return {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
-                "container": None, "file": None, "line": None}
+        out = {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
+               "container": None, "file": None, "line": None}
+        if self.origin is not None and self.origin.unit:
+            out["unit"] = self.origin.unit
+        return out
 
     def describe(self) -> str:
         return f"Namespace {self.name}"
@@ -559,6 +565,7 @@ class Inventory:
         self._by_id: dict[str, K8sObject] = {}
         self._ordinal: dict[int, int] = {}  # id(obj) -> its place among the copies of one variant
         self._rivals: dict[str | None, set[str | None]] | None = None
+        self._ns_users: tuple[int, dict[str, set[str]], set[str]] | None = None
         self._workloads: list[Workload] | None = None
         self._owners: OwnerReport = OwnerReport()
         self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
@@ -918,24 +925,40 @@ class Inventory:
 
     def namespace_views(self, name: str) -> list[Namespace]:
         """The views of namespace ``name`` (see :meth:`namespaces`), in or out of scope."""
+        users = self._namespace_users()
+        if users[0] != len(self.objects):
+            self._ns_users = None
+            users = self._namespace_users()
+        renders, plain = users[1].get(name, set()), name in users[2]
         declared: dict[str | None, K8sObject] = {}
         for o in sorted(self._index.get(("Namespace", None, name), ()), key=_position):
             declared[o.source.variant] = o  # the later copy of one variant
-        renders = {o.source.unit: o.source for o in self.objects if o.namespace == name and o.source.unit}
         if not declared and len(renders) <= 1:
-            origin = next(iter(renders.values()), None)
-            return [Namespace(name, None, Source(None, unit=origin.unit) if origin else Source(None))]
+            unit = next(iter(renders), None)
+            return [Namespace(name, None, Source(None, unit=unit))]
         views = [Namespace(name, o, o.source) for o in declared.values()]
-        views += [Namespace(name, None, Source(None, unit=unit)) for unit in sorted(renders)
-                  if unit not in declared]
-        if not any(o.source.unit is None for o in declared.values()) and \
-                any(o.namespace == name and o.source.unit is None for o in self.objects):
+        views += [Namespace(name, None, Source(None, unit=unit)) for unit in sorted(renders) if unit not in declared]
+        if plain and not any(o.source.unit is None for o in declared.values()):
             views.append(Namespace(name, None, Source(None)))
         if len(views) > 1:
             for v in views:
                 if v.obj is not None or (v.origin is not None and v.origin.unit):
                     v.variant = v.origin.label if v.origin is not None else None
         return views
+
+    def _namespace_users(self) -> tuple[int, dict[str, set[str]], set[str]]:
+        """Per namespace: the renders with objects in it, and whether plain files or the cluster have any."""
+        if self._ns_users is None:
+            renders: dict[str, set[str]] = {}
+            plain: set[str] = set()
+            for o in self.objects:
+                if o.namespace:
+                    if o.source.unit:
+                        renders.setdefault(o.namespace, set()).add(o.source.unit)
+                    else:
+                        plain.add(o.namespace)
+            self._ns_users = (len(self.objects), renders, plain)
+        return self._ns_users
 
     def namespace_of(self, obj: K8sObject) -> Namespace | None:
         """The namespace ``obj`` lives in, as ``obj`` sees it (its declaration, lookups from ``obj``)."""
