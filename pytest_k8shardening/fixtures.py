@@ -49,8 +49,10 @@ def k8s_workload(request: pytest.FixtureRequest) -> Workload:
     """One workload in scope (Pod, Deployment, StatefulSet, DaemonSet, Job,
     CronJob, ReplicaSet, ReplicationController, PodTemplate); the test runs once
     per workload. ``pod_spec`` is its pod spec, ``containers`` its containers.
-    Pods and ReplicaSets made by a controller in the inventory are left out:
-    their owner is checked. Test ids read ``ns/Kind/name``.
+    Pods and ReplicaSets made by a controller among the inputs (same variant,
+    matching uid, the same pod template) are left out: their owner is checked.
+    Test ids read ``ns/Kind/name`` (``ns/Kind/name@variant`` when several
+    variants declare it).
     """
     if "k8s_container" in request.fixturenames:
         return request.getfixturevalue("k8s_container").workload
