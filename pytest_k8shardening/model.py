@@ -13,6 +13,7 @@ Nothing here imports pytest: checks are plain functions over these objects.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,15 @@ def _check_types(sc: dict[str, Any], path: str) -> None:
             raise InvalidObject(f"{path}.{key} must be a mapping")
 
 
+@functools.lru_cache(maxsize=4096)
+def _folder(unit: str | None, file: str | None) -> str | None:
+    if unit:
+        return os.path.normpath(unit.partition(":")[2] or unit)
+    if file is None:
+        return None
+    return os.path.dirname(os.path.normpath(file)) or "."
+
+
 class InvalidObject(ValueError):
     """An object is malformed in a way that would make a verdict wrong."""
 
@@ -137,11 +147,7 @@ class Source:
     @property
     def folder(self) -> str | None:
         """The folder the variant lives in (a render's unit folder, a file's folder); None for the cluster."""
-        if self.unit:
-            return os.path.normpath(self.unit.partition(":")[2] or self.unit)
-        if self.file is None:
-            return None
-        return os.path.dirname(os.path.normpath(self.file)) or "."
+        return _folder(self.unit, self.file)
 
     def describe(self) -> str:
         if self.file is None:
@@ -566,6 +572,8 @@ class Inventory:
         self._ordinal: dict[int, int] = {}  # id(obj) -> its place among the copies of one variant
         self._rivals: dict[str | None, set[str | None]] | None = None
         self._ns_users: tuple[int, dict[str, set[str]], set[str]] | None = None
+        self._clashes = 0  # kind/namespace/name keys read more than once
+        self._renders = 0  # objects of a helm or kustomize render
         self._workloads: list[Workload] | None = None
         self._owners: OwnerReport = OwnerReport()
         self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
@@ -583,10 +591,14 @@ class Inventory:
         copies.append(obj)
         self.objects.append(obj)
         self._by_kind.setdefault(obj.kind, []).append(obj)
+        if obj.source.unit is not None:
+            self._renders += 1
         if len(copies) == 1:
             self._by_id[obj.ref] = obj
             self._ordinal[id(obj)] = 0
         else:
+            if len(copies) == 2:
+                self._clashes += 1
             self._name_copies(copies)
             self._rivals = None
         if obj.kind in WORKLOAD_KINDS:
@@ -670,6 +682,8 @@ class Inventory:
         src = origin.source if isinstance(origin, K8sObject) else origin
         if src is None:
             return sorted(candidates, key=lambda c: (c.source.unit is not None, _position(c)))
+        if not self._clashes and not self._renders:
+            return list(candidates)  # one variant of everything, no renders: all visible, each key once
         own = src.variant
         folder = src.folder
         rivals: set[str | None] | None = None
@@ -767,7 +781,7 @@ class Inventory:
         if fetch:
             self.ensure(kind)
         found = [o for o in self._by_kind.get(kind, ()) if o.namespace == namespace]
-        if origin is None:
+        if origin is None or (not self._clashes and not self._renders):
             return found
         nearest: dict[str, K8sObject] = {}
         for o in self.visible(origin, found):
@@ -1032,7 +1046,8 @@ _READ_ANNOTATIONS = ("container.apparmor.security.beta.kubernetes.io/", "seccomp
                      "container.seccomp.security.alpha.kubernetes.io/")
 #: Pod spec fields no check reads that the scheduler, admission or a controller sets on a pod.
 _ADDED_SPEC_FIELDS = ("nodeName", "priority", "preemptionPolicy", "tolerations", "affinity", "schedulerName",
-                      "dnsPolicy", "enableServiceLinks", "terminationGracePeriodSeconds", "restartPolicy")
+                      "dnsPolicy", "enableServiceLinks", "terminationGracePeriodSeconds", "restartPolicy",
+                      "hostname", "subdomain", "overhead")
 _SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
@@ -1058,12 +1073,38 @@ def template_differs(child: K8sObject, owner: K8sObject) -> str | None:
         if key.startswith(_READ_ANNOTATIONS) and c_ann.get(key) != o_ann.get(key):
             return f"metadata.annotations[{key}]"
     a, b = _normal_spec(c_spec), _normal_spec(o_spec)
+    _drop_defaulted_resources(a, b)
     if a == b:
         return None
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
             return f"spec.{key}"
     return "spec"  # pragma: no cover - unequal mappings differ at some key
+
+
+def _drop_defaulted_resources(pod: dict[str, Any], template: dict[str, Any]) -> None:
+    """Forget requests and limits the pod has and the template lacks: the LimitRanger admission plugin adds
+    them (from a LimitRange that the resource checks consult for the template too)."""
+    for list_name in ("initContainers", "containers", "ephemeralContainers"):
+        mine, theirs = pod.get(list_name), template.get(list_name)
+        if not isinstance(mine, list) or not isinstance(theirs, list) or len(mine) != len(theirs):
+            continue
+        for c, t in zip(mine, theirs):
+            if not isinstance(c, dict) or not isinstance(t, dict) or c.get("name") != t.get("name"):
+                continue
+            res, tres = c.get("resources"), mapping(t.get("resources"))
+            if not isinstance(res, dict):
+                continue
+            kept = {}
+            for key, values in res.items():
+                if key in ("limits", "requests") and isinstance(values, dict):
+                    values = {k: v for k, v in values.items() if k in mapping(tres.get(key))}
+                if values not in (None, {}, []):
+                    kept[key] = values
+            if kept:
+                c["resources"] = kept
+            else:
+                c.pop("resources", None)
 
 
 def _template(obj: K8sObject) -> tuple[Mapping[str, Any], Any]:

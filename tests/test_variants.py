@@ -348,6 +348,18 @@ OWNER_CASES: list[tuple[str, list[dict[str, Any]], bool, str]] = [
     ("a different seccomp annotation",
      [rs(), {**owned_pod(), "metadata": {**owned_pod()["metadata"], "annotations": {
          "seccomp.security.alpha.kubernetes.io/pod": "unconfined"}}}], False, "seccomp"),
+    ("LimitRanger's defaults on the pod",
+     [rs(), owned_pod(spec={"containers": [{"name": "web", "image": "nginx:1.27", "resources": {
+         "limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}}}]})], True, ""),
+    ("a limit other than the template's",
+     [rs(spec={"containers": [{"name": "web", "image": "nginx:1.27", "resources": {"limits": {"cpu": "1"}}}]}),
+      owned_pod(spec={"containers": [{"name": "web", "image": "nginx:1.27", "resources": {
+          "limits": {"cpu": "64"}}}]})], False, "spec.containers"),
+    ("a StatefulSet pod's hostname", [rs(), owned_pod(spec={**HONEST_POD, "hostname": "api-0", "subdomain": "api"})],
+     True, ""),
+    ("a container the template lacks", [rs(), owned_pod(spec={"containers": [
+        *HONEST_POD["containers"], {"name": "sidecar", "image": "x", "securityContext": {"privileged": True}}]})],
+     False, "spec.containers"),
     ("not a controller reference", [rs(), owned_pod(controller=None, spec=EVIL_POD)], False, ""),
     ("controller: 'true' (a string)", [rs(), owned_pod(controller="true", spec=EVIL_POD)], False, ""),
 ]

@@ -30,9 +30,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Source, Workload, mapping
+from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
 from . import CheckResult, Finding, NotApplicable, Undetermined
 
 __all__ = [
@@ -212,8 +212,11 @@ def _is_k8s_policy(obj: K8sObject) -> bool:
     return obj.kind == "NetworkPolicy" and obj.api_version.startswith(_K8S_GROUPS)
 
 
-#: Where a lookup starts from (see Inventory.visible); None: anywhere.
-Origin = K8sObject | Source | None
+if TYPE_CHECKING:
+    from ..model import Source
+
+    #: Where a lookup starts from (see Inventory.visible); None: anywhere.
+    Origin = K8sObject | Source | None
 
 
 def policies_in(inv: Inventory, namespace: str, origin: Origin = None) -> list[Policy] | Undetermined:
