@@ -15,9 +15,17 @@ from typing import Any
 import pytest
 
 from pytest_k8shardening import waivers
-from pytest_k8shardening.checks import Finding, NotApplicable, Undetermined, admission, network, pod, rbac
+from pytest_k8shardening.checks import (
+    Finding,
+    NotApplicable,
+    Undetermined,
+    admission,
+    network,
+    pod,
+    rbac,
+)
 from pytest_k8shardening.loader import parse_text
-from pytest_k8shardening.model import Inventory, K8sObject, Namespace, Source
+from pytest_k8shardening.model import Inventory, K8sObject, Source
 
 from .k8s import wrap_pod_spec
 
@@ -523,7 +531,7 @@ def test_waivers_cover_every_variant_unless_they_name_one(tmp_path: Path, varian
 # ------------------------------------------------------------------ end to end
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-p", "no:randomly", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=300)
+                          cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def _object_id(nodeid: str) -> str:
@@ -543,7 +551,19 @@ def _tree(root: Path) -> None:
         folder = root / "overlays" / env
         folder.mkdir(parents=True)
         sc = "{runAsNonRoot: true, allowPrivilegeEscalation: false}" if hardened else "{privileged: true}"
+        psa = "{pod-security.kubernetes.io/enforce: restricted}" if hardened else "{}"
+        policy = "" if not hardened else """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+"""
         (folder / "app.yaml").write_text(f"""\
+apiVersion: v1
+kind: Namespace
+metadata: {{name: shop, labels: {psa}}}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: api, namespace: shop}}
@@ -563,7 +583,7 @@ kind: RoleBinding
 metadata: {{name: reader, namespace: shop}}
 roleRef: {{apiGroup: {RBAC}, kind: Role, name: reader}}
 subjects: [{{kind: User, apiGroup: {RBAC}, name: dev}}]
-""")
+{policy}""")
 
 
 def test_two_variants_give_two_results_in_every_mode(tmp_path: Path) -> None:
@@ -581,11 +601,14 @@ def test_two_variants_give_two_results_in_every_mode(tmp_path: Path) -> None:
         "failed", "overlays/staging/app.yaml")
     assert results[("nsa.rbac.secrets-read", f"shop/RoleBinding/reader{p}")][0] == "passed"
     assert results[("nsa.rbac.secrets-read", f"shop/RoleBinding/reader{s}")][0] == "failed"
+    for control in ("nsa.admission.pod-security-enforced", "nsa.network.policy-exists"):
+        assert results[(control, f"shop{p}")] == ("passed", "overlays/prod/app.yaml", "Namespace")
+        assert results[(control, f"shop{s}")] == ("failed", "overlays/staging/app.yaml", "Namespace")
     assert not any(i.startswith("shop/Pod/") for _, i in results)  # the honest pod: checked on its ReplicaSet
     assert "checked on their owners (pod spec matches the owner's template): 1 Pod" in base.stdout
-    assert "variants: 6 objects share kind/namespace/name" in base.stdout
+    assert "variants: 8 objects share kind/namespace/name" in base.stdout
     summary = json.loads((tmp_path / "base.json").read_text())["summary"]["target"]
-    assert summary["checked_on_owner"] == {"Pod": 1} and summary["variants"] == 6
+    assert summary["checked_on_owner"] == {"Pod": 1} and summary["variants"] == 8
     modes = [["--k8s-group-by", "namespace"], ["--k8s-group-by", "control"]]
     if _has_xdist():
         modes += [["-p", "xdist", "-n", "2"], ["-p", "xdist", "-n", "2", "--k8s-group-by", "control"]]
