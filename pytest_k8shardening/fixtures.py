@@ -49,8 +49,10 @@ def k8s_workload(request: pytest.FixtureRequest) -> Workload:
     """One workload in scope (Pod, Deployment, StatefulSet, DaemonSet, Job,
     CronJob, ReplicaSet, ReplicationController, PodTemplate); the test runs once
     per workload. ``pod_spec`` is its pod spec, ``containers`` its containers.
-    Pods and ReplicaSets made by a controller in the inventory are left out:
-    their owner is checked. Test ids read ``ns/Kind/name``.
+    Pods and ReplicaSets made by a controller among the inputs (same variant,
+    matching uid, the same pod template) are left out: their owner is checked.
+    Test ids read ``ns/Kind/name`` (``ns/Kind/name@variant`` when several
+    variants declare it).
     """
     if "k8s_container" in request.fixturenames:
         return request.getfixturevalue("k8s_container").workload
@@ -80,11 +82,15 @@ def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
             value = request.getfixturevalue(name)
             if not isinstance(value, (Container, Workload, K8sObject, Namespace)):
                 return value  # a group (--k8s-group-by): each object's namespace is derived when it runs
-            ns = value.workload.namespace if isinstance(value, Container) else value.namespace
+            if isinstance(value, Namespace):
+                return value
+            obj = value.workload.obj if isinstance(value, Container) else \
+                value.obj if isinstance(value, Workload) else value
             inv = _inventory(request.config)
-            if ns is None:
+            if obj.namespace is None:
                 pytest.skip("the object is cluster-scoped and has no namespace")
-            return Namespace(ns, inv.get("Namespace", None, ns) if inv else None)
+            found = inv.namespace_of(obj) if inv else None
+            return found if found is not None else Namespace(obj.namespace)
     pytest.skip(_NO_TARGET)
 
 

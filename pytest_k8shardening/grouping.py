@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .controls import NonCompliant
-from .model import Container, Inventory, Namespace, Workload
+from .model import Container, Inventory, K8sObject, Namespace, Workload
 
 __all__ = ["GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "group_values", "render_group_failure", "run_group"]
 
@@ -86,8 +86,12 @@ def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
     if name == "k8s_namespace":
         if isinstance(subject, Namespace):
             return subject
+        obj = subject.workload.obj if isinstance(subject, Container) else getattr(subject, "obj", subject)
         ns = _namespace(subject)
-        return Namespace(ns, inventory.get("Namespace", None, ns) if inventory and ns else None) if ns else None
+        if not ns:
+            return None
+        found = inventory.namespace_of(obj) if inventory is not None and isinstance(obj, K8sObject) else None
+        return found if found is not None else Namespace(ns)
     return subject
 
 

@@ -13,6 +13,8 @@ Nothing here imports pytest: checks are plain functions over these objects.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +30,7 @@ __all__ = [
     "Inventory",
     "K8sObject",
     "Namespace",
+    "OwnerReport",
     "Scope",
     "Setting",
     "Source",
@@ -103,6 +106,15 @@ def _check_types(sc: dict[str, Any], path: str) -> None:
             raise InvalidObject(f"{path}.{key} must be a mapping")
 
 
+@functools.lru_cache(maxsize=4096)
+def _folder(unit: str | None, file: str | None) -> str | None:
+    if unit:
+        return os.path.normpath(unit.partition(":")[2] or unit)
+    if file is None:
+        return None
+    return os.path.dirname(os.path.normpath(file)) or "."
+
+
 class InvalidObject(ValueError):
     """An object is malformed in a way that would make a verdict wrong."""
 
@@ -128,6 +140,18 @@ class Source:
         """What tells this object's variant apart: its render unit, else its file (``None``: the cluster)."""
         return self.unit or self.file
 
+    @property
+    def label(self) -> str:
+        """The variant as an id suffix names it: the chart or kustomization folder, the file, or ``cluster``."""
+        if self.unit:
+            return self.unit.partition(":")[2] or self.unit
+        return self.file if self.file is not None else "cluster"
+
+    @property
+    def folder(self) -> str | None:
+        """The folder the variant lives in (a render's unit folder, a file's folder); None for the cluster."""
+        return _folder(self.unit, self.file)
+
     def describe(self) -> str:
         if self.file is None:
             return "cluster"
@@ -152,7 +176,7 @@ class K8sObject:
     ``"<redacted>"``); the properties give its identity.
     """
 
-    __slots__ = ("raw", "source", "kind", "api_version", "name", "namespace", "_ref")
+    __slots__ = ("raw", "source", "kind", "api_version", "name", "namespace", "_ref", "base_ref")
 
     def __init__(self, raw: dict[str, Any], source: Source) -> None:
         self.raw = raw
@@ -167,6 +191,8 @@ class K8sObject:
         else:
             self.namespace = ns or "default"
         self._ref = f"{self.namespace}/{self.kind}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        #: ``namespace/Kind/name`` without a variant suffix (see :attr:`ref`).
+        self.base_ref: str = self._ref
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -182,8 +208,18 @@ class K8sObject:
 
     @property
     def ref(self) -> str:
-        """``namespace/Kind/name`` (``Kind/name`` when cluster-scoped): the test id."""
+        """``namespace/Kind/name`` (``Kind/name`` when cluster-scoped): the test id.
+
+        When the same kind/namespace/name is read from more than one variant
+        (files, helm charts, kustomizations), each id names its variant:
+        ``shop/Deployment/api@overlays/prod``; a later copy inside one variant
+        adds ``#2``, ``#3`` (see :class:`Inventory`).
+        """
         return self._ref
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.kind, self.namespace, self.name)
 
     @property
     def id(self) -> str:
@@ -197,8 +233,8 @@ class K8sObject:
         return self.raw["metadata"].get("uid")
 
     def resource(self) -> dict[str, Any]:
-        """The resource block of a result entry."""
-        return {
+        """The resource block of a result entry (``unit``: the render it came from, when rendered)."""
+        out = {
             "apiVersion": self.api_version,
             "kind": self.kind,
             "namespace": self.namespace,
@@ -207,6 +243,9 @@ class K8sObject:
             "file": self.source.file,
             "line": self.source.line,
         }
+        if self.source.unit is not None:
+            out["unit"] = self.source.unit
+        return out
 
     def __repr__(self) -> str:
         return f"<{self._ref} from {self.source.describe()}>"
@@ -417,14 +456,23 @@ class Container:
 
 @dataclass(slots=True)
 class Namespace:
-    """A namespace in scope: declared by a Namespace object, or used by objects."""
+    """A namespace in scope: declared by a Namespace object, or used by objects.
+
+    ``origin`` is the source its lookups start from (its declaration's, or the
+    render that uses it): a namespace's NetworkPolicies, LimitRanges and
+    quotas are those that source sees (:meth:`Inventory.visible`). ``None``
+    sees everything. ``variant`` is set when the namespace appears in several
+    variants: the id then reads ``shop@overlays/prod``.
+    """
 
     name: str
     obj: K8sObject | None = None
+    origin: Source | None = None
+    variant: str | None = None
 
     @property
     def id(self) -> str:
-        return self.name
+        return f"{self.name}@{self.variant}" if self.variant else self.name
 
     @property
     def labels(self) -> dict[str, str]:
@@ -433,8 +481,11 @@ class Namespace:
     def resource(self) -> dict[str, Any]:
         if self.obj is not None:
             return self.obj.resource()
-        return {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
-                "container": None, "file": None, "line": None}
+        out = {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
+               "container": None, "file": None, "line": None}
+        if self.origin is not None and self.origin.unit:
+            out["unit"] = self.origin.unit
+        return out
 
     def describe(self) -> str:
         return f"Namespace {self.name}"
@@ -489,6 +540,23 @@ class Inventory:
     has a ``fetch`` function and reads each kind the first time it is asked
     for; a kind that cannot be read is recorded with the reason
     (:meth:`unavailable`), and checks that need it skip rather than guess.
+
+    **Variants.** Objects of the same kind, namespace and name read from
+    different variants (:attr:`Source.variant`: two files, two kustomize
+    overlays, a chart and a file) are separate objects: each is checked, and
+    their ids name the variant (``shop/Deployment/api@overlays/prod``).
+    Objects without such a clash keep the plain id. Inside one variant, the
+    same document read twice (a file given twice) is kept once; two
+    different documents of one object (a file that declares it twice) are
+    both checked, the later one as ``...#2``, and lookups resolve to the
+    later one, as ``kubectl apply`` leaves it (a Pod's spec cannot be
+    changed, so the first one may be what runs: both are checked).
+
+    **Lookups** (a binding's role, a pod's ServiceAccount and owner, a
+    namespace's policies) go through :meth:`visible`: they see the object's
+    own variant first, then plain files (nearest folder first) and the
+    cluster, never another render, nor a file that declares one of the
+    same objects differently (an alternative to the object's own file).
     """
 
     def __init__(self, objects: list[K8sObject], sources: list[str] | None = None, scope: Scope | None = None,
@@ -502,8 +570,15 @@ class Inventory:
         self._fetched: set[str] = set(fetched)
         self._unavailable: dict[str, str] = dict(unavailable or {})
         self._by_kind: dict[str, list[K8sObject]] = {}
-        self._index: dict[tuple[str, str | None, str], K8sObject] = {}
+        self._index: dict[tuple[str, str | None, str], list[K8sObject]] = {}
+        self._by_id: dict[str, K8sObject] = {}
+        self._ordinal: dict[int, int] = {}  # id(obj) -> its place among the copies of one variant
+        self._rivals: dict[str | None, set[str | None]] | None = None
+        self._ns_users: tuple[int, dict[str, set[str]], set[str]] | None = None
+        self._clashes = 0  # kind/namespace/name keys read more than once
+        self._renders = 0  # objects of a helm or kustomize render
         self._workloads: list[Workload] | None = None
+        self._owners: OwnerReport = OwnerReport()
         self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
         for obj in objects:
             if obj.kind == STATUS_KIND:
@@ -513,11 +588,40 @@ class Inventory:
             self._add(obj)
 
     def _add(self, obj: K8sObject) -> None:
+        copies = self._index.setdefault(obj.key, [])
+        if obj.source.file is not None and any(c.source == obj.source and c.raw == obj.raw for c in copies):
+            return  # the same document read twice (a file named twice): one object
+        copies.append(obj)
         self.objects.append(obj)
         self._by_kind.setdefault(obj.kind, []).append(obj)
-        self._index.setdefault((obj.kind, obj.namespace, obj.name), obj)
+        if obj.source.unit is not None:
+            self._renders += 1
+        if len(copies) == 1:
+            self._by_id[obj.ref] = obj
+            self._ordinal[id(obj)] = 0
+        else:
+            if len(copies) == 2:
+                self._clashes += 1
+            self._name_copies(copies)
+            self._rivals = None
         if obj.kind in WORKLOAD_KINDS:
             self._workloads = None
+
+    def _name_copies(self, copies: list[K8sObject]) -> None:
+        """Give every copy of one kind/namespace/name an id that tells it apart (independent of load order)."""
+        by_variant: dict[str | None, list[K8sObject]] = {}
+        for c in copies:
+            by_variant.setdefault(c.source.variant, []).append(c)
+        several = len(by_variant) > 1
+        for group in by_variant.values():
+            group.sort(key=_position)
+            for i, c in enumerate(group):
+                self._by_id.pop(c.ref, None)
+                ref = c.base_ref + (f"@{c.source.label}" if several else "") + (f"#{i + 1}" if i else "")
+                c._ref = ref
+                self._ordinal[id(c)] = i
+        for c in copies:
+            self._by_id[c.ref] = c
 
     def add(self, objects: Iterable[K8sObject]) -> None:
         """Add objects from another source (see the pytest_k8shardening_add_objects hook)."""
@@ -559,6 +663,92 @@ class Inventory:
         return {"apiVersion": "k8shardening.io/v1", "kind": STATUS_KIND, "metadata": {"name": "inventory"},
                 "fetched": sorted(self._fetched), "unavailable": self.unavailable_kinds}
 
+    # -- variants ----------------------------------------------------------
+    def visible(self, origin: K8sObject | Source | None, candidates: Iterable[K8sObject]) -> list[K8sObject]:
+        """The candidates a lookup from ``origin`` may resolve to, nearest first.
+
+        The one rule every cross-object lookup follows (a binding's role, a
+        pod's ServiceAccount, owner, LimitRange, a namespace's policies):
+
+        1. objects of ``origin``'s own variant (the later copy first);
+        2. objects from plain files (not renders): the origin's folder and its
+           ancestors first, nearest first, then other folders (longest shared
+           path first) -- but never a file that declares one of the origin's
+           own objects differently (install.yaml vs namespace-install.yaml,
+           per-provider deploy.yaml files are alternatives, not parts);
+        3. objects read from the cluster (for a cluster origin they come first).
+
+        Objects of another render (helm chart, kustomization) are never
+        visible. ``origin=None`` (no origin: a user's own lookup) sees every
+        candidate, plain files and the cluster before renders.
+        """
+        src = origin.source if isinstance(origin, K8sObject) else origin
+        if src is None:
+            return sorted(candidates, key=lambda c: (c.source.unit is not None, _position(c)))
+        if not self._clashes and not self._renders:
+            return list(candidates)  # one variant of everything, no renders: all visible, each key once
+        own = src.variant
+        folder = src.folder
+        rivals: set[str | None] | None = None
+        ranked: list[tuple[tuple[Any, ...], K8sObject]] = []
+        for c in candidates:
+            cs = c.source
+            if cs.variant == own:
+                ranked.append(((0, -self._ordinal.get(id(c), 0)), c))
+                continue
+            if cs.unit is not None:
+                continue  # another render: never
+            if rivals is None:
+                rivals = self._rival_map().get(own, set())
+            if cs.variant in rivals:
+                continue
+            if cs.file is None:  # the cluster
+                ranked.append(((1 if folder is None else 4, 0, "", -self._ordinal.get(id(c), 0)), c))
+                continue
+            cfolder = cs.folder or "."
+            if folder is None:
+                ranked.append(((2, 0, cs.file, -self._ordinal.get(id(c), 0)), c))
+            elif _is_ancestor(cfolder, folder):
+                ranked.append(((2, -_depth(cfolder), cs.file, -self._ordinal.get(id(c), 0)), c))
+            else:
+                ranked.append(((3, -_shared(cfolder, folder), cs.file, -self._ordinal.get(id(c), 0)), c))
+        ranked.sort(key=lambda t: t[0])
+        return [c for _, c in ranked]
+
+    def sees(self, origin: K8sObject | Source | None, obj: K8sObject) -> bool:
+        """Whether a lookup from ``origin`` may resolve to ``obj`` (see :meth:`visible`)."""
+        return bool(self.visible(origin, (obj,)))
+
+    def _rival_map(self) -> dict[str | None, set[str | None]]:
+        """Variants that declare one object differently: alternatives, never looked up across."""
+        if self._rivals is None:
+            rivals: dict[str | None, set[str | None]] = {}
+            for copies in self._index.values():
+                if len(copies) < 2:
+                    continue
+                last: dict[str | None, K8sObject] = {}
+                for c in sorted(copies, key=_position):
+                    last[c.source.variant] = c
+                if len(last) < 2:
+                    continue
+                items = list(last.items())
+                for i, (va, a) in enumerate(items):
+                    for vb, b in items[i + 1:]:
+                        if a.raw != b.raw:
+                            rivals.setdefault(va, set()).add(vb)
+                            rivals.setdefault(vb, set()).add(va)
+            self._rivals = rivals
+        return self._rivals
+
+    def variants(self) -> int:
+        """How many objects share their kind/namespace/name with another variant (ids carry ``@variant``)."""
+        return sum(len(c) for c in self._index.values()
+                   if len(c) > 1 and len({o.source.variant for o in c}) > 1)
+
+    def by_id(self, ident: str) -> K8sObject | None:
+        """The object whose :attr:`K8sObject.id` is ``ident``."""
+        return self._by_id.get(ident)
+
     # -- lookups ---------------------------------------------------------
     def of_kind(self, *kinds: str) -> list[K8sObject]:
         """All objects of these kinds, in scope or not, in input order."""
@@ -569,46 +759,146 @@ class Inventory:
             return list(self._by_kind.get(bare[0], ()))
         return [o for o in self.objects if o.kind in bare]
 
-    def get(self, kind: str, namespace: str | None, name: str) -> K8sObject | None:
+    def get(self, kind: str, namespace: str | None, name: str, *,
+            origin: K8sObject | Source | None = None) -> K8sObject | None:
+        """The object ``kind namespace/name`` as seen from ``origin`` (:meth:`visible`; None: any, nearest)."""
         self.ensure(kind)
-        return self._index.get((kind, namespace, name))
+        copies = self._index.get((kind, namespace, name))
+        if not copies:
+            return None
+        if len(copies) == 1 and origin is None:
+            return copies[0]
+        found = self.visible(origin, copies)
+        return found[0] if found else None
 
     def kinds(self) -> dict[str, int]:
         return {k: len(v) for k, v in sorted(self._by_kind.items())}
 
-    def in_namespace(self, kind: str, namespace: str, *, fetch: bool = True) -> list[K8sObject]:
-        """Objects of ``kind`` in ``namespace``; ``fetch=False``: only those already read."""
+    def in_namespace(self, kind: str, namespace: str, *, fetch: bool = True,
+                     origin: K8sObject | Source | None = None) -> list[K8sObject]:
+        """Objects of ``kind`` in ``namespace``; ``fetch=False``: only those already read.
+
+        With ``origin``: those it sees (:meth:`visible`), one per name (the
+        nearest), in input order.
+        """
         if fetch:
             self.ensure(kind)
-        return [o for o in self._by_kind.get(kind, ()) if o.namespace == namespace]
+        found = [o for o in self._by_kind.get(kind, ()) if o.namespace == namespace]
+        if origin is None or (not self._clashes and not self._renders):
+            return found
+        nearest: dict[str, K8sObject] = {}
+        for o in self.visible(origin, found):
+            nearest.setdefault(o.name, o)
+        keep = {id(o) for o in nearest.values()}
+        return sorted((o for o in found if id(o) in keep), key=_position)
+
+    # -- owners ------------------------------------------------------------
+    def owner_of(self, obj: K8sObject) -> K8sObject | None:
+        """The object's controlling owner, when it is really in the inventory.
+
+        The owner must be of the same variant, not ``obj`` itself, and carry
+        the uid the reference names when both have one: nothing is taken on
+        what an object says about itself.
+        """
+        return self._owner(obj)[0]
+
+    def _owner(self, obj: K8sObject) -> tuple[K8sObject | None, str | None]:
+        """(owner, None), or (None, why the claimed owner is not accepted); (None, None): no claim."""
+        refs = obj.metadata.get("ownerReferences")
+        ctrl = [r for r in refs if isinstance(r, dict) and r.get("controller") is True] \
+            if isinstance(refs, list) else []
+        if not ctrl:
+            return None, None
+        ref = ctrl[0]
+        kind, name, uid = ref.get("kind"), ref.get("name"), ref.get("uid")
+        if not isinstance(kind, str) or not isinstance(name, str) or not name:
+            return None, "its controller reference names no kind and name"
+        if kind == obj.kind and name == obj.name:
+            return None, "its controller reference names itself"
+        copies = [c for c in self._index.get((kind, obj.namespace, name), ())
+                  if c.source.variant == obj.source.variant and c is not obj]
+        if not copies:
+            return None, f"its owner {kind} {name} is not among the inputs" + \
+                (" of the same variant" if self._index.get((kind, obj.namespace, name)) else "")
+        owner = max(copies, key=lambda c: self._ordinal.get(id(c), 0))
+        if isinstance(uid, str) and uid and owner.uid and uid != owner.uid:
+            return None, f"its owner reference's uid {uid} is not the uid of {kind} {name}"
+        if owner.uid and owner.uid == obj.uid:
+            return None, "its controller reference names itself"
+        return owner, None
+
+    def top_owner(self, obj: K8sObject) -> K8sObject:
+        """Follow controlling owners up to the top (Pod -> ReplicaSet -> Deployment)."""
+        seen = {id(obj)}
+        while (owner := self.owner_of(obj)) is not None and id(owner) not in seen:
+            seen.add(id(owner))
+            obj = owner
+        return obj
+
+    def _checked_on(self, obj: K8sObject) -> tuple[K8sObject | None, str | None]:
+        """The owner ``obj`` is checked on, or (None, why not) when it is checked itself."""
+        if obj.kind not in WORKLOAD_KINDS:
+            return None, None
+        owner, why = self._owner(obj)
+        if owner is None:
+            return None, why
+        if owner.kind not in WORKLOAD_KINDS:
+            return None, f"its owner is a {owner.kind}, not a workload"
+        seen = {id(obj)}
+        node: K8sObject | None = owner
+        while node is not None:  # a cycle of owners: nobody at the top is checked
+            if id(node) in seen:
+                return None, "its owners form a cycle"
+            seen.add(id(node))
+            node = self._owner(node)[0]
+        differs = template_differs(obj, owner)
+        if differs:
+            return None, f"its pod spec differs from the template of its owner {owner.kind} {owner.name} ({differs})"
+        return owner, None
+
+    @property
+    def owners(self) -> OwnerReport:
+        """Which objects were checked on their owners, and which claimed one in vain.
+
+        Reads nothing more from a live cluster: the report of the workloads built so far.
+        """
+        if self._workloads is None and self.fetch is None:
+            self.all_workloads()
+        return self._owners
 
     # -- scoped views ----------------------------------------------------
     def all_workloads(self) -> list[Workload]:
-        """Every workload, in or out of scope, except those whose controlling
-        owner is a workload in the inventory (a Deployment's ReplicaSets and
-        their Pods are checked once, on the Deployment)."""
+        """Every workload, in or out of scope, except those checked on their owner.
+
+        A Pod (ReplicaSet, Job) whose controlling owner is in the inventory
+        (same variant, matching uid, no cycle) and whose pod spec matches the
+        owner's template on every field a check reads is checked once, on the
+        owner (a Deployment's ReplicaSets and their Pods, on the Deployment).
+        Any other object is checked itself, whatever its ownerReferences say.
+        """
         self.ensure(*WORKLOAD_KINDS)
         if self._workloads is None:
-            owners = {o.uid: o.kind for o in self.objects if o.uid and o.kind in WORKLOAD_KINDS}
+            report = OwnerReport()
             result = []
             for obj in self.objects:
-                if obj.kind in WORKLOAD_KINDS and not self._owned_by_known(obj, owners):
-                    try:
-                        result.append(Workload(obj, self))
-                    except InvalidObject as exc:
-                        raise InvalidObject(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
+                if obj.kind not in WORKLOAD_KINDS:
+                    continue
+                try:
+                    owner, why = self._checked_on(obj)
+                except InvalidObject as exc:
+                    raise InvalidObject(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
+                if owner is not None:
+                    report.on_owner[obj.kind] = report.on_owner.get(obj.kind, 0) + 1
+                    continue
+                if why is not None:
+                    report.refused.append((obj.ref, why))
+                try:
+                    result.append(Workload(obj, self))
+                except InvalidObject as exc:
+                    raise InvalidObject(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
             self._workloads = result
+            self._owners = report
         return self._workloads
-
-    def _owned_by_known(self, obj: K8sObject, owners: dict[str, str]) -> bool:
-        for ref in obj.metadata.get("ownerReferences") or ():
-            if not isinstance(ref, dict) or not ref.get("controller") or ref.get("kind") not in WORKLOAD_KINDS:
-                continue  # a static pod's owner is its Node: it is checked as itself
-            if ref.get("uid") in owners:
-                return True
-            if self._index.get((ref["kind"], obj.namespace, ref.get("name", ""))):
-                return True
-        return False
 
     def workloads(self, *, ignore_system_default: bool = False) -> list[Workload]:
         """The workloads in scope (computed once: every parametrized test asks)."""
@@ -633,11 +923,65 @@ class Inventory:
         return [o for o in pool if self.scope.contains(o.namespace, ignore_system_default=ignore_system_default)]
 
     def namespaces(self, *, ignore_system_default: bool = False) -> list[Namespace]:
+        """The namespaces in scope, each once per variant that sets it up differently.
+
+        A namespace is one view (id ``shop``) unless it is declared by a
+        Namespace object in several variants, or used by several renders:
+        then there is one view per declaring variant (``shop@overlays/prod``),
+        one per render that uses it without declaring it, and one for the
+        plain files and cluster objects that use it, when no plain file
+        declares it. Each view's lookups start from its variant.
+        """
         self.ensure("Namespace")
-        declared = {o.name: o for o in self._by_kind.get("Namespace", ())}
-        names = set(declared) | {o.namespace for o in self.objects if o.namespace}
-        return [Namespace(n, declared.get(n)) for n in sorted(names)
-                if self.scope.contains(n, ignore_system_default=ignore_system_default)]
+        out: list[Namespace] = []
+        for name in sorted({o.name for o in self._by_kind.get("Namespace", ())}
+                           | {o.namespace for o in self.objects if o.namespace}):
+            if self.scope.contains(name, ignore_system_default=ignore_system_default):
+                out.extend(self.namespace_views(name))
+        return out
+
+    def namespace_views(self, name: str) -> list[Namespace]:
+        """The views of namespace ``name`` (see :meth:`namespaces`), in or out of scope."""
+        users = self._namespace_users()
+        if users[0] != len(self.objects):
+            self._ns_users = None
+            users = self._namespace_users()
+        renders, plain = users[1].get(name, set()), name in users[2]
+        declared: dict[str | None, K8sObject] = {}
+        for o in sorted(self._index.get(("Namespace", None, name), ()), key=_position):
+            declared[o.source.variant] = o  # the later copy of one variant
+        if not declared and len(renders) <= 1:
+            unit = next(iter(renders), None)
+            return [Namespace(name, None, Source(None, unit=unit))]
+        views = [Namespace(name, o, o.source) for o in declared.values()]
+        views += [Namespace(name, None, Source(None, unit=unit)) for unit in sorted(renders) if unit not in declared]
+        if plain and not any(o.source.unit is None for o in declared.values()):
+            views.append(Namespace(name, None, Source(None)))
+        if len(views) > 1:
+            for v in views:
+                if v.obj is not None or (v.origin is not None and v.origin.unit):
+                    v.variant = v.origin.label if v.origin is not None else None
+        return views
+
+    def _namespace_users(self) -> tuple[int, dict[str, set[str]], set[str]]:
+        """Per namespace: the renders with objects in it, and whether plain files or the cluster have any."""
+        if self._ns_users is None:
+            renders: dict[str, set[str]] = {}
+            plain: set[str] = set()
+            for o in self.objects:
+                if o.namespace:
+                    if o.source.unit:
+                        renders.setdefault(o.namespace, set()).add(o.source.unit)
+                    else:
+                        plain.add(o.namespace)
+            self._ns_users = (len(self.objects), renders, plain)
+        return self._ns_users
+
+    def namespace_of(self, obj: K8sObject) -> Namespace | None:
+        """The namespace ``obj`` lives in, as ``obj`` sees it (its declaration, lookups from ``obj``)."""
+        if obj.namespace is None:
+            return None
+        return Namespace(obj.namespace, self.get("Namespace", None, obj.namespace, origin=obj), obj.source)
 
     def out_of_scope(self) -> dict[str, int]:
         """Namespaced objects left out, counted by namespace."""
@@ -647,23 +991,199 @@ class Inventory:
                 counts[o.namespace] = counts.get(o.namespace, 0) + 1
         return dict(sorted(counts.items()))
 
-    def service_account(self, namespace: str, name: str) -> K8sObject | None:
-        return self.get("ServiceAccount", namespace, name)
+    def service_account(self, namespace: str, name: str, *,
+                        origin: K8sObject | Source | None = None) -> K8sObject | None:
+        return self.get("ServiceAccount", namespace, name, origin=origin)
 
-    def owner_of(self, obj: K8sObject) -> K8sObject | None:
-        """The object's controlling owner, when it is in the inventory (a Pod's ReplicaSet, say)."""
-        for ref in obj.metadata.get("ownerReferences") or ():
-            if isinstance(ref, dict) and ref.get("controller"):
-                return self.get(str(ref.get("kind")), obj.namespace, str(ref.get("name", "")))
+
+@dataclass
+class OwnerReport:
+    """What :meth:`Inventory.all_workloads` did with ownerReferences, for the summary."""
+
+    on_owner: dict[str, int] = field(default_factory=dict)  # kind -> objects checked on their owner
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (id, why) checked themselves despite a claim
+
+    def as_dict(self, limit: int = 50) -> dict[str, Any]:
+        return {"checked_on_owner": dict(sorted(self.on_owner.items())),
+                "owner_refused_count": len(self.refused),
+                "owner_refused": [{"id": i, "reason": r} for i, r in self.refused[:limit]]}
+
+
+def _position(obj: K8sObject) -> tuple[str, int, int]:
+    s = obj.source
+    return (s.file or "", s.document or 0, s.line or 0)
+
+
+def _parts(folder: str) -> list[str]:
+    return [] if folder in ("", ".") else folder.split(os.sep)
+
+
+def _is_ancestor(folder: str, of: str) -> bool:
+    a, b = _parts(folder), _parts(of)
+    return b[:len(a)] == a
+
+
+def _depth(folder: str) -> int:
+    return len(_parts(folder))
+
+
+def _shared(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(_parts(a), _parts(b)):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+# -- does a pod match its owner's template? ---------------------------------------------
+#: Labels controllers add to the pods (and ReplicaSets, Jobs) they make.
+_CONTROLLER_LABELS = frozenset({
+    "pod-template-hash", "controller-revision-hash", "pod-template-generation",
+    "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+    "job-name", "controller-uid", "batch.kubernetes.io/job-name", "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/job-index",
+})
+#: Annotations the checks read (AppArmor, seccomp): they must match; others (CNI, webhooks' notes) may differ.
+_READ_ANNOTATIONS = ("container.apparmor.security.beta.kubernetes.io/", "seccomp.security.alpha.kubernetes.io/",
+                     "container.seccomp.security.alpha.kubernetes.io/")
+#: Pod spec fields no check reads that the scheduler, admission or a controller sets on a pod.
+_ADDED_SPEC_FIELDS = ("nodeName", "priority", "preemptionPolicy", "tolerations", "affinity", "schedulerName",
+                      "dnsPolicy", "enableServiceLinks", "terminationGracePeriodSeconds", "restartPolicy",
+                      "hostname", "subdomain", "overhead")
+_SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def template_differs(child: K8sObject, owner: K8sObject) -> str | None:
+    """Where ``child``'s pod (a Pod's spec, a ReplicaSet's template) differs from ``owner``'s template.
+
+    Compared: the pod spec on every field a check reads, the labels (beyond
+    those controllers add) and the AppArmor/seccomp annotations. Ignored:
+    what the scheduler, admission and controllers add to a pod (nodeName,
+    tolerations, priority, the service-account token volume, defaults).
+    None when they match; a field path when not.
+    """
+    c_meta, c_spec = _template(child)
+    o_meta, o_spec = _template(owner)
+    if not isinstance(c_spec, dict) or not isinstance(o_spec, dict):
+        return "spec"
+    c_labels, o_labels = mapping(c_meta.get("labels")), mapping(o_meta.get("labels"))
+    for key in sorted(set(c_labels) | set(o_labels)):
+        if c_labels.get(key) != o_labels.get(key) and not (key in _CONTROLLER_LABELS and key not in o_labels):
+            return f"metadata.labels[{key}]"
+    c_ann, o_ann = mapping(c_meta.get("annotations")), mapping(o_meta.get("annotations"))
+    for key in sorted(set(c_ann) | set(o_ann)):
+        if key.startswith(_READ_ANNOTATIONS) and c_ann.get(key) != o_ann.get(key):
+            return f"metadata.annotations[{key}]"
+    a, b = _normal_spec(c_spec), _normal_spec(o_spec)
+    _drop_defaulted_resources(a, b)
+    if a == b:
         return None
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            return f"spec.{key}"
+    return "spec"  # pragma: no cover - unequal mappings differ at some key
 
-    def top_owner(self, obj: K8sObject) -> K8sObject:
-        """Follow controlling owners up to the top (Pod -> ReplicaSet -> Deployment)."""
-        seen = {id(obj)}
-        while (owner := self.owner_of(obj)) is not None and id(owner) not in seen:
-            seen.add(id(owner))
-            obj = owner
-        return obj
+
+def _drop_defaulted_resources(pod: dict[str, Any], template: dict[str, Any]) -> None:
+    """Forget requests and limits the pod has and the template lacks: the LimitRanger admission plugin adds
+    them (from a LimitRange that the resource checks consult for the template too)."""
+    for list_name in ("initContainers", "containers", "ephemeralContainers"):
+        mine, theirs = pod.get(list_name), template.get(list_name)
+        if not isinstance(mine, list) or not isinstance(theirs, list) or len(mine) != len(theirs):
+            continue
+        for c, t in zip(mine, theirs):
+            if not isinstance(c, dict) or not isinstance(t, dict) or c.get("name") != t.get("name"):
+                continue
+            res, tres = c.get("resources"), mapping(t.get("resources"))
+            if not isinstance(res, dict):
+                continue
+            kept = {}
+            for key, values in res.items():
+                if key in ("limits", "requests") and isinstance(values, dict):
+                    values = {k: v for k, v in values.items() if k in mapping(tres.get(key))}
+                if values not in (None, {}, []):
+                    kept[key] = values
+            if kept:
+                c["resources"] = kept
+            else:
+                c.pop("resources", None)
+
+
+def _template(obj: K8sObject) -> tuple[Mapping[str, Any], Any]:
+    path = WORKLOAD_KINDS[obj.kind]
+    if obj.kind == "Pod":
+        return mapping(obj.raw.get("metadata")), obj.raw.get("spec") or {}
+    meta = _dig(obj.raw, path[:-1] + ("metadata",))
+    spec = _dig(obj.raw, path)
+    return mapping(meta), {} if spec is None else spec
+
+
+def _normal_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A pod spec without what the cluster adds to a pod, and without empty values and defaults."""
+    out = {k: v for k, v in spec.items() if k not in _ADDED_SPEC_FIELDS}
+    sa = out.pop("serviceAccount", None)
+    if sa and not out.get("serviceAccountName"):
+        out["serviceAccountName"] = sa
+    if out.get("serviceAccountName") == "default":
+        del out["serviceAccountName"]
+    token_volumes = set()
+    vols = out.get("volumes")
+    if isinstance(vols, list):
+        keep = []
+        for v in vols:
+            if isinstance(v, dict) and _is_token_volume(v):
+                token_volumes.add(v.get("name"))
+            else:
+                keep.append(v)
+        out["volumes"] = keep
+    for list_name in ("initContainers", "containers", "ephemeralContainers"):
+        items = out.get(list_name)
+        if isinstance(items, list):
+            out[list_name] = [_normal_container(c, token_volumes) if isinstance(c, dict) else c for c in items]
+    return _prune(out)
+
+
+def _is_token_volume(v: dict[str, Any]) -> bool:
+    """The service-account token volume admission adds (``kube-api-access-*``, or a legacy token Secret)."""
+    name = str(v.get("name") or "")
+    if name.startswith("kube-api-access-") and set(v) == {"name", "projected"}:
+        sources = mapping(v["projected"]).get("sources")
+        return isinstance(sources, list) and all(
+            isinstance(s, dict) and set(s) <= {"serviceAccountToken", "configMap", "downwardAPI"} for s in sources)
+    secret = mapping(v.get("secret"))
+    return set(v) == {"name", "secret"} and "-token-" in name and secret.get("secretName") == name
+
+
+def _normal_container(c: dict[str, Any], token_volumes: set[Any]) -> dict[str, Any]:
+    out = dict(c)
+    if out.get("terminationMessagePath") == "/dev/termination-log":
+        del out["terminationMessagePath"]
+    if out.get("terminationMessagePolicy") == "File":
+        del out["terminationMessagePolicy"]
+    if "imagePullPolicy" in out:
+        image = Image.parse(str(out.get("image") or ""))
+        default = "Always" if not image.digest and image.tag in (None, "latest") else "IfNotPresent"
+        if out["imagePullPolicy"] == default:
+            del out["imagePullPolicy"]
+    mounts = out.get("volumeMounts")
+    if isinstance(mounts, list):
+        out["volumeMounts"] = [m for m in mounts if not (isinstance(m, dict) and m.get("name") in token_volumes
+                                                         and m.get("mountPath") == _SA_MOUNT)]
+    ports = out.get("ports")
+    if isinstance(ports, list):
+        out["ports"] = [{"protocol": "TCP", **p} if isinstance(p, dict) else p for p in ports]
+    return out
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty mappings, lists and nulls (the same to every check as an absent field)."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

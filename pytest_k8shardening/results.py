@@ -737,6 +737,18 @@ class ResultsCollector:
             if t["out_of_scope"]:
                 left = ", ".join(f"{ns} ({n})" for ns, n in t["out_of_scope"].items())
                 tr.write_line(f"out of scope: {left}")
+            if t.get("variants"):
+                tr.write_line(f"variants: {t['variants']} objects share kind/namespace/name with another file or "
+                              "render; their ids name it (ns/Kind/name@variant)")
+            if t.get("checked_on_owner"):
+                on = ", ".join(f"{n} {k}" for k, n in t["checked_on_owner"].items())
+                tr.write_line(f"checked on their owners (pod spec matches the owner's template): {on}")
+            if t.get("owner_refused_count"):
+                tr.write_line(f"checked themselves despite naming a controlling owner: {t['owner_refused_count']}"
+                              + ("" if self.config.get_verbosity() > 0 else " (-v lists them)"))
+                if self.config.get_verbosity() > 0:
+                    for r in t.get("owner_refused", ()):
+                        tr.write_line(f"  {r['id']}: {r['reason']}")
             for kind, why in t.get("unavailable", {}).items():
                 tr.write_line(f"not readable, tests needing it skipped: {kind}: {why}")
         elif self.target.get("unavailable"):

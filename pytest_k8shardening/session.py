@@ -222,6 +222,8 @@ class K8sSession:
             "scope": inv.scope.describe(),
             "out_of_scope": inv.out_of_scope(),
             "unavailable": inv.unavailable_kinds,
+            "variants": inv.variants(),
+            **inv.owners.as_dict(),
         }
         if self.scan is not None:
             summary["inputs"] = self.scan.as_dict()
@@ -230,15 +232,24 @@ class K8sSession:
         return summary
 
     def resource_for(self, ident: str) -> dict[str, Any]:
-        """The resource block of a test id (``ns/Kind/name:container=web``), from the inventory."""
-        base, _, container = ident.partition(":")
-        parts = base.split("/")
-        ns, kind, name = (parts if len(parts) == 3 else
-                          (None, *parts) if len(parts) == 2 else (None, "Namespace", base))
-        obj = self.inventory.get(kind, ns, name) if self.inventory is not None else None
-        if obj is not None:
-            res = obj.resource()
-        else:
+        """The resource block of a test id (``ns/Kind/name[@variant]:container=web``), from the inventory.
+
+        Ids are looked up whole (a variant suffix may hold any character), never split on ``/``.
+        """
+        base, container = ident, ""
+        head, sep, tail = ident.rpartition(":")
+        if sep and tail.partition("=")[0] in ("container", "initContainer", "ephemeralContainer"):
+            base, container = head, tail
+        inv = self.inventory
+        obj = inv.by_id(base) if inv is not None else None
+        res: dict[str, Any] | None = obj.resource() if obj is not None else None
+        if res is None and inv is not None and "/" not in base.partition("@")[0]:
+            view = next((v for v in inv.namespace_views(base.partition("@")[0]) if v.id == base), None)
+            res = view.resource() if view is not None else None
+        if res is None:
+            parts = base.split("/")
+            ns, kind, name = (parts if len(parts) == 3 else
+                              (None, *parts) if len(parts) == 2 else (None, "Namespace", base))
             res = {"apiVersion": None, "kind": kind, "namespace": ns if kind != "Namespace" else None,
                    "name": name, "container": None, "file": None, "line": None}
         if container:

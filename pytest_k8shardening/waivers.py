@@ -8,6 +8,7 @@
         kind: DaemonSet                     #   namespace, kind, name, container
         name: node-exporter*
         labels: {app: node-exporter}        #   and exact label matches
+        variant: overlays/prod              # optional: only this variant (glob)
         reason: reads /proc and /sys of the node to export metrics
         owner: platform-team@example.org
         expires: 2027-03-31
@@ -18,6 +19,13 @@ longer waives: the finding fails and says the waiver expired. Waivers that
 matched no failing finding are listed as stale. The file is the only place
 exceptions live: annotations on the workloads themselves are not honoured,
 so owners cannot exempt themselves.
+
+A waiver without ``variant`` covers every variant of the objects it
+selects (``shop/Deployment/api@overlays/prod`` and ``...@overlays/staging``
+alike). ``variant`` narrows it to objects read from a matching variant: the
+kustomization or chart folder of a rendered object (``overlays/prod``, or
+``kustomize:overlays/prod``), the file of a plain one; objects read from a
+cluster have none, so a waiver naming a variant never covers them.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import yaml
 
 __all__ = ["Waiver", "WaiverError", "load_waivers", "match"]
 
-_SELECTORS = ("namespace", "kind", "name", "container")
+_SELECTORS = ("namespace", "kind", "name", "container", "variant")
 _REQUIRED = ("control", "reason", "owner", "expires")
 _KNOWN = frozenset((*_REQUIRED, *_SELECTORS, "labels"))
 
@@ -52,6 +60,7 @@ class Waiver:
     kind: str | None = None
     name: str | None = None
     container: str | None = None
+    variant: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
     def expired(self, today: _dt.date) -> bool:
@@ -115,11 +124,20 @@ def _parse(path: Path, i: int, entry: Any) -> Waiver:
         raise WaiverError(f"{where}: 'reason' must say why the exception is acceptable (10 characters at least)")
     return Waiver(index=i, control=entry["control"], reason=entry["reason"].strip(), owner=entry["owner"],
                   expires=expires, namespace=entry.get("namespace"), kind=entry.get("kind"),
-                  name=entry.get("name"), container=entry.get("container"), labels=dict(labels))
+                  name=entry.get("name"), container=entry.get("container"), variant=entry.get("variant"),
+                  labels=dict(labels))
 
 
 def _glob(pattern: str | None, value: str | None) -> bool:
     return pattern is None or (value is not None and fnmatch.fnmatchcase(value, pattern))
+
+
+def _variant_matches(pattern: str, res: dict[str, Any]) -> bool:
+    """A rendered object's unit (``kustomize:overlays/prod`` or ``overlays/prod``), a plain one's file."""
+    unit = res.get("unit")
+    if isinstance(unit, str) and unit:
+        return _glob(pattern, unit) or _glob(pattern, unit.partition(":")[2])
+    return _glob(pattern, res.get("file"))
 
 
 def match(waivers: list[Waiver], control: str, resource: dict[str, Any] | None,
@@ -129,7 +147,9 @@ def match(waivers: list[Waiver], control: str, resource: dict[str, Any] | None,
     for w in waivers:
         if not fnmatch.fnmatchcase(control, w.control):
             continue
-        if not all(_glob(getattr(w, k), res.get(k)) for k in _SELECTORS):
+        if not all(_glob(getattr(w, k), res.get(k)) for k in _SELECTORS if k != "variant"):
+            continue
+        if w.variant is not None and not _variant_matches(w.variant, res):
             continue
         if any(labels.get(k) != v for k, v in w.labels.items()):
             continue

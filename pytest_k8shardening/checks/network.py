@@ -32,7 +32,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
 from . import CheckResult, Finding, NotApplicable, Undetermined
@@ -215,29 +215,45 @@ def _is_k8s_policy(obj: K8sObject) -> bool:
     return obj.kind == "NetworkPolicy" and obj.api_version.startswith(_K8S_GROUPS)
 
 
-def policies_in(inv: Inventory, namespace: str) -> list[Policy] | Undetermined:
-    """The ``networking.k8s.io`` NetworkPolicies of ``namespace``, or why they cannot be read."""
+if TYPE_CHECKING:
+    from ..model import Source
+
+    #: Where a lookup starts from (see Inventory.visible); None: anywhere.
+    Origin = K8sObject | Source | None
+
+
+def policies_in(inv: Inventory, namespace: str, origin: Origin = None) -> list[Policy] | Undetermined:
+    """The ``networking.k8s.io`` NetworkPolicies of ``namespace`` that ``origin`` sees, or why they cannot be read.
+
+    ``origin`` (a workload's object, a namespace view's source) keeps the
+    lookup within its variant (:meth:`Inventory.visible`): an overlay's
+    namespace is not protected by another overlay's policies.
+    """
     if why := inv.unavailable("NetworkPolicy"):
         return Undetermined(f"NetworkPolicies cannot be read: {why}")
-    return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace) if _is_k8s_policy(o)]
+    return [Policy.of(o) for o in inv.in_namespace("NetworkPolicy", namespace, origin=origin) if _is_k8s_policy(o)]
 
 
-def _namespace_labels(inv: Inventory, namespace: str) -> dict[str, str] | None:
+def _namespace_labels(inv: Inventory, namespace: str, origin: Origin = None) -> dict[str, str] | None:
     """The namespace's labels (with the automatic name label), or None when it is not among the inputs."""
-    obj = inv.get("Namespace", None, namespace)
+    obj = inv.get("Namespace", None, namespace, origin=origin)
     if obj is None:
         return None
     return {**{str(k): str(v) for k, v in obj.labels.items()}, "kubernetes.io/metadata.name": namespace}
 
 
 class _Cni:
-    """The CNI policies (checks/cni.py) that may govern one namespace."""
+    """The CNI policies (checks/cni.py) that may govern one namespace, as ``origin`` sees them.
 
-    def __init__(self, inv: Inventory, namespace: str) -> None:
+    ``origin`` keeps them within its variant (:meth:`Inventory.visible`), as
+    for Kubernetes NetworkPolicies.
+    """
+
+    def __init__(self, inv: Inventory, namespace: str, origin: Origin = None) -> None:
         rules, self.problems = cni_rules(inv)
         self.namespace = namespace
-        self.rules = [r for r in rules if r.in_scope(namespace)]
-        self.ns_labels = _namespace_labels(inv, namespace)
+        self.rules = [r for r in rules if r.in_scope(namespace) and (origin is None or inv.sees(origin, r.obj))]
+        self.ns_labels = _namespace_labels(inv, namespace, origin)
 
     def undecided(self, what: str) -> Undetermined | None:
         if not self.problems:
@@ -262,15 +278,14 @@ class _Cni:
                      and r.matches(self.namespace, self.ns_labels, labels)), None)
 
 
-def _cni_policies(inv: Inventory, namespace: str) -> list[K8sObject]:
+def _cni_policies(inv: Inventory, namespace: str, origin: Origin = None) -> list[K8sObject]:
     """Namespaced and cluster-wide CNI policies that may govern ``namespace`` (for checks that do not judge them)."""
-    rules, _ = cni_rules(inv)
-    objs: dict[int, K8sObject] = {id(r.obj): r.obj for r in rules if r.in_scope(namespace)}
+    objs: dict[int, K8sObject] = {id(r.obj): r.obj for r in _Cni(inv, namespace, origin).rules}
     return list(objs.values())
 
 
-def _cni_undetermined(inv: Inventory, namespace: str, what: str) -> Undetermined | None:
-    others = _cni_policies(inv, namespace)
+def _cni_undetermined(inv: Inventory, namespace: str, what: str, origin: Origin = None) -> Undetermined | None:
+    others = _cni_policies(inv, namespace, origin)
     if not others:
         _, problems = cni_rules(inv)
         return Undetermined(f"{what}, and some CNI policies cannot be judged: {'; '.join(problems[:3])}") \
@@ -294,12 +309,12 @@ def _labels_path(w: Workload) -> str:
     return ".".join(WORKLOAD_KINDS[w.kind][:-1] + ("metadata", "labels"))
 
 
-def _namespace_workloads(inv: Inventory, namespace: str) -> list[Workload] | Undetermined:
+def _namespace_workloads(inv: Inventory, namespace: str, origin: Origin = None) -> list[Workload] | Undetermined:
     missing = {k: why for k in WORKLOAD_KINDS if (why := inv.unavailable(k))}
     if missing:
         return Undetermined("the namespace's workloads cannot all be read: " +
                             "; ".join(f"{k}: {why}" for k, why in missing.items()))
-    return [w for w in inv.all_workloads() if w.namespace == namespace]
+    return [w for w in inv.all_workloads() if w.namespace == namespace and inv.sees(origin, w.obj)]
 
 
 # ------------------------------------------------------------------ namespaces
@@ -311,13 +326,14 @@ def network_policy_exists(ns: Namespace, inv: Inventory) -> CheckResult:
     cluster-wide one selecting its pods. Without one every pod accepts
     connections from, and opens them to, any pod of the cluster and beyond.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     if pols:
         return []
-    cni = _Cni(inv, ns.name)
-    workloads = [w for w in inv.all_workloads() if w.namespace == ns.name]
+    cni = _Cni(inv, ns.name, ns.origin)
+    workloads = [w for w in inv.all_workloads()
+                 if w.namespace == ns.name and (ns.origin is None or inv.sees(ns.origin, w.obj))]
     try:
         if cni.governing(workloads):
             return []
@@ -339,10 +355,10 @@ def default_deny(ns: Namespace, inv: Inventory) -> CheckResult:
     or two policies one each. Allow-policies for the traffic the
     applications need are then added beside it.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
-    cni = _Cni(inv, ns.name)
+    cni = _Cni(inv, ns.name, ns.origin)
     findings = []
     for direction in (INGRESS, EGRESS):
         if any(p.denies_all(direction) for p in pols):
@@ -385,14 +401,14 @@ def workload_isolated(w: Workload, inv: Inventory) -> CheckResult:
     network fail: NetworkPolicies do not apply to them.
     """
     ns = w.namespace or "default"
-    pols = policies_in(inv, ns)
+    pols = policies_in(inv, ns, w.obj)
     if isinstance(pols, Undetermined):
         return pols
     if w.pod_spec.get("hostNetwork") is True:
         return [Finding(f"{w.spec_path}.hostNetwork=true: NetworkPolicies do not apply to pods on the host "
                         "network, so its traffic cannot be restricted", f"{w.spec_path}.hostNetwork")]
     labels = _pod_labels(w)
-    cni = _Cni(inv, ns)
+    cni = _Cni(inv, ns, w.obj)
     findings = []
     for direction in (INGRESS, EGRESS):
         if any(p.restricts(direction) and p.selects(labels) for p in pols):
@@ -430,7 +446,7 @@ def limit_range_defaults(ns: Namespace, inv: Inventory) -> CheckResult:
     """
     if why := inv.unavailable("LimitRange"):
         return Undetermined(f"LimitRanges cannot be read: {why}")
-    ranges = inv.in_namespace("LimitRange", ns.name)
+    ranges = inv.in_namespace("LimitRange", ns.name, origin=ns.origin)
     if not ranges:
         return [Finding(f"namespace {ns.name} has no LimitRange: containers that set no resources get no default "
                         "requests or limits", None)]
@@ -476,7 +492,7 @@ def resource_quota(ns: Namespace, inv: Inventory) -> CheckResult:
     """
     if why := inv.unavailable("ResourceQuota"):
         return Undetermined(f"ResourceQuotas cannot be read: {why}")
-    quotas = inv.in_namespace("ResourceQuota", ns.name)
+    quotas = inv.in_namespace("ResourceQuota", ns.name, origin=ns.origin)
     if not quotas:
         return [Finding(f"namespace {ns.name} has no ResourceQuota: its pods can claim all the cluster's CPU and "
                         "memory", None)]
@@ -566,7 +582,7 @@ def cloud_metadata_blocked(ns: Namespace, inv: Inventory) -> CheckResult:
     the host network, which no NetworkPolicy governs. Passes when egress is
     restricted for every pod and no rule opens the address.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     egress = [p for p in pols if p.restricts(EGRESS)]
@@ -578,18 +594,18 @@ def cloud_metadata_blocked(ns: Namespace, inv: Inventory) -> CheckResult:
                     f"{p.describe()}, selecting {describe_selector(p.selector)}, allows egress to {METADATA_ADDRESS}: "
                     f"spec.egress[{i}] {why}", f"NetworkPolicy/{p.name} spec.egress[{i}]"))
     for w in inv.all_workloads():  # what can be read: host-network pods escape every policy
-        if w.namespace == ns.name and w.pod_spec.get("hostNetwork") is True:
+        if w.namespace == ns.name and w.pod_spec.get("hostNetwork") is True and inv.sees(ns.origin, w.obj):
             findings.append(Finding(f"{w.describe()} uses the host network: no NetworkPolicy applies to it, so it "
                                     f"reaches {METADATA_ADDRESS} whenever the node does", f"{w.spec_path}.hostNetwork"))
     if any(p.selects_all for p in egress):
         return findings
     if not egress:
-        if und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy restricts egress"):
+        if und := _cni_undetermined(inv, ns.name, "no Kubernetes NetworkPolicy restricts egress", ns.origin):
             return und
         findings.append(Finding(f"no NetworkPolicy in namespace {ns.name} restricts egress, so every pod can reach "
                                 f"the cloud metadata service at {METADATA_ADDRESS}", None))
         return findings
-    workloads = _namespace_workloads(inv, ns.name)
+    workloads = _namespace_workloads(inv, ns.name, ns.origin)
     if isinstance(workloads, Undetermined):
         return findings or workloads
     uncovered = [w for w in workloads if w.pod_spec.get("hostNetwork") is not True
@@ -631,11 +647,11 @@ def kube_system_egress(ns: Namespace, inv: Inventory) -> CheckResult:
     the inputs runs on the host network (static control-plane pods given as
     files), since NetworkPolicies do not govern those.
     """
-    pols = policies_in(inv, ns.name)
+    pols = policies_in(inv, ns.name, ns.origin)
     if isinstance(pols, Undetermined):
         return pols
     if not pols:
-        workloads = _namespace_workloads(inv, ns.name)
+        workloads = _namespace_workloads(inv, ns.name, ns.origin)
         if isinstance(workloads, Undetermined):
             return workloads
         if workloads and all(w.pod_spec.get("hostNetwork") is True for w in workloads):
@@ -644,7 +660,8 @@ def kube_system_egress(ns: Namespace, inv: Inventory) -> CheckResult:
                                  f"{ns.name} (DNS, CNI and add-on pods)")
     egress = [p for p in pols if p.restricts(EGRESS)]
     if not egress:
-        if und := _cni_undetermined(inv, ns.name, f"no Kubernetes NetworkPolicy restricts egress in {ns.name}"):
+        if und := _cni_undetermined(inv, ns.name, f"no Kubernetes NetworkPolicy restricts egress in {ns.name}",
+                                    ns.origin):
             return und
         return [Finding(f"no NetworkPolicy in {ns.name} restricts egress: its pods (DNS, CNI agents, add-ons, with "
                         "the cluster's most powerful credentials) can reach the Internet", None)]

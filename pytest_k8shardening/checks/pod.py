@@ -399,7 +399,7 @@ def service_account_token(w: Workload) -> CheckResult:
     if pod_value is True:
         return [Finding(f"{path}=true mounts the token of ServiceAccount {sa_name}", path)]
     inv = w.inventory
-    sa = inv.service_account(w.namespace or "default", sa_name) if inv is not None else None
+    sa = inv.service_account(w.namespace or "default", sa_name, origin=w.obj) if inv is not None else None
     if sa is None and inv is not None and (why := inv.unavailable("ServiceAccount")):
         return Undetermined(f"the pod leaves automountServiceAccountToken to its ServiceAccount, and "
                             f"ServiceAccounts cannot be read: {why}")
@@ -425,7 +425,7 @@ def _limit(c: Container, resource: str) -> CheckResult:
         return []  # pod-level resources bound every container
     inv = w.inventory
     if inv is not None and w.namespace:
-        for lr in inv.in_namespace("LimitRange", w.namespace):
+        for lr in inv.in_namespace("LimitRange", w.namespace, origin=w.obj):
             for item in mapping(lr.raw.get("spec")).get("limits") or ():
                 item = mapping(item)
                 if item.get("type") == "Container" and mapping(item.get("default")).get(resource) not in (None, ""):

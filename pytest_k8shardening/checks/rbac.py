@@ -449,22 +449,33 @@ class _Pool:
     effective: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
 
 
-_POOLS: weakref.WeakKeyDictionary[Inventory, tuple[tuple[Any, ...], _Pool]] = weakref.WeakKeyDictionary()
+_POOLS: weakref.WeakKeyDictionary[Inventory, dict[tuple[Any, ...], _Pool]] = weakref.WeakKeyDictionary()
 
 
-def _pool(inv: Inventory, *, builtins: bool) -> _Pool:
+def _pool(inv: Inventory, *, builtins: bool, origin: K8sObject | None = None) -> _Pool:
+    """The ClusterRoles ``origin`` sees (its own variant's, plain files', the cluster's: Inventory.visible)."""
     objs = inv.of_kind("ClusterRole")
-    key = (len(objs), len(inv.objects), builtins)
-    cached = _POOLS.get(inv)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+    src = origin.source if origin is not None else None
+    key = (len(objs), len(inv.objects), builtins, src and src.variant, src and src.unit is None)
+    pools = _POOLS.setdefault(inv, {})
+    if len(pools) > 4096 or any(k[:2] != key[:2] for k in pools):
+        pools.clear()
+    cached = pools.get(key)
+    if cached is not None:
+        return cached
     roles: dict[str, tuple[Mapping[str, Any], bool]] = {}
     if builtins:
         roles.update({name: (raw, True) for name, raw in BUILTIN_CLUSTER_ROLES.items()})
-    for obj in objs:
-        roles[obj.name] = (obj.raw, False)
-    pool = _Pool(roles)
-    _POOLS[inv] = (key, pool)
+    if origin is None:
+        for obj in objs:
+            roles[obj.name] = (obj.raw, False)
+    else:
+        seen: set[str] = set()
+        for obj in inv.visible(origin, objs):  # nearest first: the first of each name is the one a get() finds
+            if obj.name not in seen:
+                seen.add(obj.name)
+                roles[obj.name] = (obj.raw, False)
+    pool = pools[key] = _Pool(roles)
     return pool
 
 
@@ -513,7 +524,7 @@ def _resolve_role(binding: K8sObject, inv: Inventory) -> Role:
                         "a ClusterRoleBinding can only refer to a ClusterRole; the API server rejects it, so it "
                         "grants nothing")
         ns = binding.namespace
-        obj = inv.get("Role", ns, name)
+        obj = inv.get("Role", ns, name, origin=binding)
         if obj is not None:
             return Role("Role", name, ns, tuple(_own_rules(obj.raw, name)), "found")
         if why := inv.unavailable("Role"):
@@ -525,10 +536,11 @@ def _resolve_role(binding: K8sObject, inv: Inventory) -> Role:
         return Role("Role", name, ns, (), "absent",
                     f"Role {ns}/{name} is not among the inputs, so what the binding grants is unknown: add its "
                     "manifest")
-    obj = inv.get("ClusterRole", None, name)
+    obj = inv.get("ClusterRole", None, name, origin=binding)
     if obj is not None:
         live = "ClusterRole" in inv.fetched
-        return Role("ClusterRole", name, None, tuple(_effective(name, _pool(inv, builtins=not live))), "found")
+        return Role("ClusterRole", name, None,
+                    tuple(_effective(name, _pool(inv, builtins=not live, origin=binding))), "found")
     if why := inv.unavailable("ClusterRole"):
         rules = tuple(_effective(name, _BUILTIN_POOL)) if name in BUILTIN_CLUSTER_ROLES else ()
         return Role("ClusterRole", name, None, rules, "unavailable", f"ClusterRoles cannot be read: {why}")
@@ -537,7 +549,8 @@ def _resolve_role(binding: K8sObject, inv: Inventory) -> Role:
                     f"ClusterRole {name} does not exist, so the binding grants nothing (until a ClusterRole of "
                     "that name is created)")
     if name in BUILTIN_CLUSTER_ROLES:
-        return Role("ClusterRole", name, None, tuple(_effective(name, _pool(inv, builtins=True))), "builtin")
+        return Role("ClusterRole", name, None, tuple(_effective(name, _pool(inv, builtins=True, origin=binding))),
+                    "builtin")
     return Role("ClusterRole", name, None, (), "absent",
                 f"ClusterRole {name} is not among the inputs and is not a built-in role, so what the binding "
                 "grants is unknown: add its manifest")
@@ -1020,7 +1033,8 @@ def admin_infra_separation(binding: K8sObject, inventory: Inventory) -> CheckRes
     if not admin:
         return _not_decided(b, subjects)
     workloads = [w for w in inventory.all_workloads()
-                 if not (w.namespace == "kube-system" and _service_account_of(w) != "default")]
+                 if not (w.namespace == "kube-system" and _service_account_of(w) != "default")
+                 and inventory.sees(binding, w.obj)]
     findings = []
     for s in subjects:
         users = [w for w in workloads if _runs_as(s, w)]

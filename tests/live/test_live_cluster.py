@@ -359,3 +359,47 @@ def test_kubelet_configz_through_the_node_proxy(full_access: None, cluster: Cont
                    and e["verb"] == "get" for e in proxied if e.get("objectRef"))
     finally:
         client.CoreV1Api(admin).delete_node("node-2")
+
+
+@pytest.fixture
+def owned_pods(cluster: ControlPlane, admin: Any) -> Iterator[None]:
+    """A ReplicaSet, a pod made from its template, and a privileged hostPID pod that copied the ReplicaSet's uid."""
+    from kubernetes import client
+
+    apps, core = client.AppsV1Api(admin), client.CoreV1Api(admin)
+    template = {"metadata": {"labels": {"app": "shop"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.example.org/shop:1.0",
+                                         "securityContext": {**HARDENED_SC}}], "securityContext": POD_SC}}
+    apply(admin, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "shop-5d4", "namespace": "open-ns"},
+                  "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "shop"}}, "template": template}})
+    rs = apps.read_namespaced_replica_set("shop-5d4", "open-ns")
+    ref = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "shop-5d4", "uid": rs.metadata.uid,
+           "controller": True}
+    honest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shop-5d4-abcde", "namespace": "open-ns",
+                                                               "labels": {"app": "shop", "pod-template-hash": "5d4"},
+                                                               "ownerReferences": [ref]}, "spec": template["spec"]}
+    forged = _pod("shop-5d4-miner", "open-ns", sc={"privileged": True}, hostPID=True)
+    forged["metadata"].update(labels={"app": "shop"}, ownerReferences=[ref])
+    apply(admin, honest, forged)
+    try:
+        yield
+    finally:
+        for name in ("shop-5d4-abcde", "shop-5d4-miner"):
+            core.delete_namespaced_pod(name, "open-ns", grace_period_seconds=0)
+        apps.delete_namespaced_replica_set("shop-5d4", "open-ns")
+
+
+def test_live_pods_are_checked_on_their_owner_only_when_they_are_its_pods(
+        full_access: None, owned_pods: None, cluster: ControlPlane, tmp_path: Path) -> None:
+    """Anyone who can create a pod can copy a real ReplicaSet's uid: that exempts nothing."""
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-m", "nsa",
+                            "--k8s-namespace", "open-ns", "-k", "host_pid or privileged", "-v"], tmp_path)
+    assert proc.returncode == 1 and doc is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert _by(doc, "nsa.pod.host-pid", "shop-5d4-miner")["outcome"] == "failed"
+    assert _by(doc, "nsa.pod.host-pid", "shop-5d4")["outcome"] == "passed"
+    assert not [r for r in doc["results"] if r["resource"] and r["resource"]["name"] == "shop-5d4-abcde"]
+    target = doc["summary"]["target"]
+    assert target["checked_on_owner"] == {"Pod": 1}
+    refused = {r["id"]: r["reason"] for r in target["owner_refused"]}
+    assert "differs from the template of its owner ReplicaSet shop-5d4" in refused["open-ns/Pod/shop-5d4-miner"]
+    assert "checked on their owners (pod spec matches the owner's template): 1 Pod" in proc.stdout
