@@ -315,8 +315,16 @@ def load_inventory(paths: Iterable[str], scope: Scope, *, max_bytes: int = DEFAU
 
 
 def validate(inventory: Inventory) -> None:
-    """Build every workload view once, so a malformed pod spec fails up front."""
+    """Refuse every object with a field of the wrong shape (:mod:`.shapes`), and build every
+    workload view once, so a malformed object fails up front, never as a pass or a finding."""
+    from .shapes import validate_object
+
     try:
         inventory.all_workloads()
     except InvalidObject as exc:
         raise ManifestError(str(exc)) from None
+    for obj in inventory.objects:  # pods made by a controller too, and every other kind
+        try:
+            validate_object(obj.raw, obj.kind, obj.api_version)
+        except InvalidObject as exc:
+            raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None

@@ -281,6 +281,11 @@ class Workload:
                 raise InvalidObject(f"{self.spec_path}.{list_name} must be a list")
             for index, c in enumerate(items):
                 self.containers.append(Container(self, c, ctype, list_name, index))
+        from .shapes import validate_pod_meta, validate_pod_spec
+
+        # Every field a check reads has its API type (see shapes.py): never read as unset, never a crash.
+        validate_pod_meta(meta, "metadata" if obj.kind == "Pod" else ".".join(path[:-1] + ("metadata",)))
+        validate_pod_spec(node, self.spec_path)
 
     @property
     def kind(self) -> str:

@@ -776,9 +776,9 @@ def test_malformed_fields_are_invalid_objects_not_passes(pod_spec: Any, message:
 
 
 def test_malformed_annotation_value() -> None:
-    w = workload(spec(), "Pod", pod_meta={"annotations": {AA + "app": 1}})
-    with pytest.raises(InvalidObject, match=r"metadata.annotations\[container.apparmor"):
-        pss.app_armor_profile(w)
+    # refused when the workload is built, before any check reads it
+    with pytest.raises(InvalidObject, match=r"metadata.annotations\[container.apparmor.*must be a string"):
+        workload(spec(), "Pod", pod_meta={"annotations": {AA + "app": 1}})
 
 
 # =========================================================================== levels, run_check, aggregate
