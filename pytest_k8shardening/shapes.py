@@ -258,6 +258,8 @@ KIND_SHAPES: dict[str, Shape] = {
         authentication=Map(anonymous=Map(enabled=Bool), webhook=Map(enabled=Bool), x509=Map(clientCAFile=Str)),
         authorization=Map(mode=Str), readOnlyPort=Int32, rotateCertificates=Bool),
     "Node": Map(status=Map(nodeInfo=Map(kubeletVersion=Str))),
+    # written by the plugin, but a snapshot file can be edited
+    "ClusterProbe": Map(anonymous=Map(status=Int32, path=Str, error=Str), version=Map(gitVersion=Str)),
 }
 #: Shapes that depend on the API group too: (kind, apiVersion prefixes) -> shape.
 GROUP_SHAPES: tuple[tuple[str, tuple[str, ...], Shape], ...] = (
@@ -277,6 +279,7 @@ def validate_object(raw: Mapping[str, Any], kind: str, api_version: str = "") ->
     Raises :class:`~pytest_k8shardening.model.InvalidObject` naming the
     field's JSON path (``subjects``, ``spec.template.spec.volumes``).
     """
+    Str(raw.get("apiVersion"), "apiVersion")
     _META(raw.get("metadata"), "metadata")
     shape = KIND_SHAPES.get(kind)
     if shape is not None:
