@@ -20,6 +20,7 @@ from typing import Any, Literal
 __all__ = [
     "CLUSTER_SCOPED_KINDS",
     "SYSTEM_NAMESPACES",
+    "VOLUME_SOURCES",
     "WORKLOAD_KINDS",
     "Container",
     "ContainerType",
@@ -248,7 +249,7 @@ class Workload:
     (``spec.template.spec`` for a Deployment), used in failure messages.
     """
 
-    __slots__ = ("obj", "pod_spec", "pod_meta", "spec_path", "containers", "inventory")
+    __slots__ = ("obj", "pod_spec", "pod_meta", "spec_path", "containers", "inventory", "defaults")
 
     def __init__(self, obj: K8sObject, inventory: Inventory | None = None) -> None:
         self.obj = obj
@@ -274,6 +275,13 @@ class Workload:
             if not isinstance(sc, dict):
                 raise InvalidObject(f"{self.spec_path}.securityContext must be a mapping")
             _check_types(sc, f"{self.spec_path}.securityContext")
+        from .shapes import validate_pod_meta, validate_pod_spec
+
+        # Every field a check reads has its API type (see shapes.py): never read as unset, never a crash.
+        validate_pod_meta(meta, "metadata" if obj.kind == "Pod" else ".".join(path[:-1] + ("metadata",)))
+        validate_pod_spec(node, self.spec_path)
+        self.defaults: dict[str, str] = {}
+        node = self.pod_spec = _apply_defaults(node, self.spec_path, self.defaults)
         self.containers: list[Container] = []
         for list_name, ctype in _CONTAINER_LISTS:
             items = node.get(list_name) or []
@@ -281,11 +289,6 @@ class Workload:
                 raise InvalidObject(f"{self.spec_path}.{list_name} must be a list")
             for index, c in enumerate(items):
                 self.containers.append(Container(self, c, ctype, list_name, index))
-        from .shapes import validate_pod_meta, validate_pod_spec
-
-        # Every field a check reads has its API type (see shapes.py): never read as unset, never a crash.
-        validate_pod_meta(meta, "metadata" if obj.kind == "Pod" else ".".join(path[:-1] + ("metadata",)))
-        validate_pod_spec(node, self.spec_path)
 
     @property
     def kind(self) -> str:
@@ -333,6 +336,72 @@ class Workload:
 
     def __repr__(self) -> str:
         return f"<Workload {self.ref}>"
+
+
+#: Every volume source of the v1 API (``VolumeSource``'s fields).
+VOLUME_SOURCES: tuple[str, ...] = (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi", "downwardAPI",
+    "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
+    "hostPath", "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume",
+    "projected", "quobyte", "rbd", "scaleIO", "secret", "storageos", "vsphereVolume",
+)
+
+
+def _apply_defaults(spec: dict[str, Any], spec_path: str, notes: dict[str, str]) -> dict[str, Any]:
+    """The pod spec as the API server stores the pods it admits: two defaults the checks depend on.
+
+    * A volume that names no source is an ``emptyDir`` (``SetDefaults_Volume``). A volume with a
+      key this model does not know as a source is left alone: it may be a newer source.
+    * With ``hostNetwork: true``, each port of a container or init container whose ``hostPort`` is
+      unset or 0 gets ``hostPort = containerPort`` (``defaultHostNetworkPorts``). Since Kubernetes
+      1.28 the API server does this in Pods only, not in a controller's template; the Pods the
+      controller creates get it, and those are what runs and what Pod Security admission judges.
+
+    The object as written (``obj.raw``) is not changed: changed parts are copies. ``notes`` gets,
+    for each defaulted field's JSON path, why it has its value.
+    """
+    out = spec
+    vols = spec.get("volumes")
+    if isinstance(vols, list) and any(isinstance(v, dict) and _sourceless(v) for v in vols):
+        new_vols = []
+        for i, v in enumerate(vols):
+            if isinstance(v, dict) and _sourceless(v):
+                v = {**v, "emptyDir": {}}
+                notes[f"{spec_path}.volumes[{i}].emptyDir"] = (
+                    "the volume names no source, so the API server makes it an emptyDir")
+            new_vols.append(v)
+        out = {**out, "volumes": new_vols}
+    if spec.get("hostNetwork") is True:
+        for list_name in ("initContainers", "containers"):
+            items = out.get(list_name)
+            if not isinstance(items, list):
+                continue
+            new_items, changed = [], False
+            for ci, c in enumerate(items):
+                ports = c.get("ports") if isinstance(c, dict) else None
+                if isinstance(ports, list) and any(_host_port_defaulted(p) for p in ports):
+                    new_ports = []
+                    for pi, p in enumerate(ports):
+                        if _host_port_defaulted(p):
+                            p = {**p, "hostPort": p["containerPort"]}
+                            notes[f"{spec_path}.{list_name}[{ci}].ports[{pi}].hostPort"] = (
+                                f"hostNetwork is true, so the API server sets hostPort to containerPort "
+                                f"{p['containerPort']}")
+                        new_ports.append(p)
+                    c = {**c, "ports": new_ports}
+                    changed = True
+                new_items.append(c)
+            if changed:
+                out = {**out, list_name: new_items}
+    return out
+
+
+def _sourceless(vol: dict[str, Any]) -> bool:
+    return all(key == "name" or (key in VOLUME_SOURCES and value is None) for key, value in vol.items())
+
+
+def _host_port_defaulted(port: Any) -> bool:
+    return isinstance(port, dict) and not port.get("hostPort") and bool(port.get("containerPort"))
 
 
 def _dig(node: Any, path: Iterable[str]) -> Any:

@@ -33,7 +33,7 @@ import datetime as _dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .model import WORKLOAD_KINDS, InvalidObject
+from .model import VOLUME_SOURCES, WORKLOAD_KINDS, InvalidObject
 
 __all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_object", "validate_pod_meta", "validate_pod_spec"]
 
@@ -62,8 +62,7 @@ def _what(value: Any) -> str:
     if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
+        return repr(value if len(value) <= 40 else value[:37] + "...")
     return type(value).__name__
 
 
@@ -196,13 +195,7 @@ CONTAINER = Map(
     livenessProbe=_ACTION, readinessProbe=_ACTION, startupProbe=_ACTION,
     lifecycle=Map(postStart=_ACTION, preStop=_ACTION),
 )
-#: Every volume source of the v1 API: each must be a mapping (or null: unset).
-VOLUME_SOURCES: tuple[str, ...] = (
-    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi", "downwardAPI",
-    "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
-    "hostPath", "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume",
-    "projected", "quobyte", "rbd", "scaleIO", "secret", "storageos", "vsphereVolume",
-)
+# Every volume source must be a mapping (or null: unset).
 _VOLUME = Map(name=Str, **{**{k: Map() for k in VOLUME_SOURCES}, "hostPath": Map(path=Str, type=Str)})
 POD_SPEC = Map(
     hostNetwork=Bool, hostPID=Bool, hostIPC=Bool, hostUsers=Bool, automountServiceAccountToken=Bool,

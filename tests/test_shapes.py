@@ -48,7 +48,7 @@ BAD = [
     ("rbac-verbs-string",
      f"apiVersion: {RBAC}\nkind: Role\nmetadata: {{name: r, namespace: shop}}\n"
      "rules: [{verbs: get, apiGroups: [''], resources: [secrets]}]\n",
-     "rules[0].verbs must be a list, not the string 'get'"),
+     "rules[0].verbs must be a list, not 'get'"),
     ("rbac-resource-item-number",
      f"apiVersion: {RBAC}\nkind: Role\nmetadata: {{name: r, namespace: shop}}\n"
      "rules: [{verbs: [get], apiGroups: [''], resources: [1]}]\n",
@@ -70,7 +70,7 @@ BAD = [
      deploy("      volumes: {name: sock, hostPath: {path: /var/run/docker.sock}}\n"),
      "spec.template.spec.volumes must be a list, not a mapping"),
     ("volume-source-string", deploy("      volumes: [{name: h, hostPath: /etc}]\n"),
-     "spec.template.spec.volumes[0].hostPath must be a mapping, not the string '/etc'"),
+     "spec.template.spec.volumes[0].hostPath must be a mapping, not '/etc'"),
     ("volume-host-path-number", deploy("      volumes: [{name: h, hostPath: {path: 5}}]\n"),
      "volumes[0].hostPath.path must be a string"),
     ("volume-name-number", deploy("      volumes: [{name: 1, emptyDir: {}}]\n"),
@@ -78,7 +78,7 @@ BAD = [
     ("ports-mapping", deploy(container="        ports: {containerPort: 80, hostPort: 80}\n"),
      "spec.template.spec.containers[0].ports must be a list, not a mapping"),
     ("host-port-string", deploy(container="        ports: [{containerPort: 80, hostPort: '80'}]\n"),
-     "containers[0].ports[0].hostPort must be an integer, not the string '80'"),
+     "containers[0].ports[0].hostPort must be an integer, not '80'"),
     ("host-port-float", deploy(container="        ports: [{containerPort: 80, hostPort: 80.5}]\n"),
      "ports[0].hostPort must be an integer, not the number 80.5"),
     ("container-port-out-of-range", deploy(container="        ports: [{containerPort: 4294967376}]\n"),
@@ -97,7 +97,7 @@ BAD = [
      deploy(container="        securityContext: {capabilities: {add: [{name: SYS_ADMIN}]}}\n"),
      "containers[0].securityContext.capabilities.add[0] must be a string, not a mapping"),
     ("capabilities-drop-string", deploy(container="        securityContext: {capabilities: {drop: ALL}}\n"),
-     "capabilities.drop must be a list, not the string 'ALL'"),
+     "capabilities.drop must be a list, not 'ALL'"),
     ("seccomp-type-bool", deploy(container="        securityContext: {seccompProfile: {type: true}}\n"),
      "seccompProfile.type must be a string, not the boolean true"),
     ("proc-mount-list", deploy(container="        securityContext: {procMount: [Unmasked]}\n"),
@@ -151,7 +151,7 @@ BAD = [
     ("network-policy-types-string",
      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
      "spec: {podSelector: {}, policyTypes: Egress}\n",
-     "spec.policyTypes must be a list, not the string 'Egress'"),
+     "spec.policyTypes must be a list, not 'Egress'"),
     ("network-policy-except-string",
      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np, namespace: shop}\n"
      "spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, "
@@ -182,7 +182,7 @@ BAD = [
     ("kubelet-anonymous-string",
      "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
      "authentication: {anonymous: {enabled: 'true'}}\n",
-     "authentication.anonymous.enabled must be true or false, not the string 'true'"),
+     "authentication.anonymous.enabled must be true or false, not 'true'"),
     ("kubelet-read-only-port-string",
      "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: '10255'\n",
      "readOnlyPort must be an integer"),
