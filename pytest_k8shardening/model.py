@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 __all__ = [
     "CLUSTER_SCOPED_KINDS",
+    "NAMESPACE_OWNING_KINDS",
     "SYSTEM_NAMESPACES",
     "VOLUME_SOURCES",
     "WORKLOAD_KINDS",
@@ -68,6 +69,10 @@ CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(
         "KubeletConfiguration", "ClusterProbe", "InventoryStatus",
     }
 )
+
+#: Kinds whose presence in a namespace shows that an application's manifests own it (see
+#: :meth:`Inventory.namespaces`): what runs pods there, and what governs them.
+NAMESPACE_OWNING_KINDS: frozenset[str] = frozenset(WORKLOAD_KINDS) | {"NetworkPolicy", "LimitRange", "ResourceQuota"}
 
 ContainerType = Literal["container", "initContainer", "ephemeralContainer"]
 _CONTAINER_LISTS: tuple[tuple[str, ContainerType], ...] = (
@@ -488,10 +493,16 @@ class Container:
 
 @dataclass(slots=True)
 class Namespace:
-    """A namespace in scope: declared by a Namespace object, or used by objects."""
+    """A namespace in scope: declared by a Namespace object, or used by objects.
+
+    ``obj`` is its Namespace object, when the input has one; ``source`` says
+    where the namespace is declared (that object's file and line), or else
+    where the first object placed in it names it.
+    """
 
     name: str
     obj: K8sObject | None = None
+    source: Source | None = None
 
     @property
     def id(self) -> str:
@@ -504,8 +515,9 @@ class Namespace:
     def resource(self) -> dict[str, Any]:
         if self.obj is not None:
             return self.obj.resource()
+        src = self.source
         return {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
-                "container": None, "file": None, "line": None}
+                "container": None, "file": src.file if src else None, "line": src.line if src else None}
 
     def describe(self) -> str:
         return f"Namespace {self.name}"
@@ -575,6 +587,7 @@ class Inventory:
         self._by_kind: dict[str, list[K8sObject]] = {}
         self._index: dict[tuple[str, str | None, str], K8sObject] = {}
         self._workloads: list[Workload] | None = None
+        self._cluster_read: tuple[int, bool] | None = None
         self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
         for obj in objects:
             if obj.kind == STATUS_KIND:
@@ -703,12 +716,48 @@ class Inventory:
             pool = self.of_kind(*kinds)
         return [o for o in pool if self.scope.contains(o.namespace, ignore_system_default=ignore_system_default)]
 
+    @property
+    def is_cluster(self) -> bool:
+        """Does the input show a cluster, rather than an application's manifests?
+
+        True for a live scan, for a snapshot written by ``--k8s-save-snapshot``
+        (it records what was listed), and for objects read back from an API
+        server (``kubectl get -o yaml``), which carry ``metadata.uid`` or
+        ``metadata.resourceVersion``: every object of the input must, so one
+        application manifest among them makes the input an application's.
+        Cluster-level controls judge only a cluster; on application manifests
+        they skip, saying why.
+        """
+        if self.fetch is not None or self._fetched:
+            return True
+        key = len(self.objects)
+        if self._cluster_read is None or self._cluster_read[0] != key:
+            read_back = bool(self.objects) and all(
+                o.metadata.get("uid") or o.metadata.get("resourceVersion") for o in self.objects)
+            self._cluster_read = (key, read_back)
+        return self._cluster_read[1]
+
     def namespaces(self, *, ignore_system_default: bool = False) -> list[Namespace]:
+        """The namespaces to judge, in scope.
+
+        On a cluster (:attr:`is_cluster`), every namespace it shows. On an
+        application's manifests, the namespaces the application owns: those
+        a Namespace object declares, and those it runs workloads in or sets
+        NetworkPolicies, LimitRanges or ResourceQuotas for. A namespace only
+        named by other objects (a RoleBinding in ``default``, a Role in
+        ``kube-system`` for leader election, a ConfigMap) belongs to the
+        cluster, and is not judged as if the application owned it.
+        """
         self.ensure("Namespace")
         declared = {o.name: o for o in self._by_kind.get("Namespace", ())}
-        names = set(declared) | {o.namespace for o in self.objects if o.namespace}
-        return [Namespace(n, declared.get(n)) for n in sorted(names)
-                if self.scope.contains(n, ignore_system_default=ignore_system_default)]
+        cluster = self.is_cluster
+        named: dict[str, Source] = {}
+        for o in self.objects:
+            if o.namespace and o.namespace not in named and (cluster or o.kind in NAMESPACE_OWNING_KINDS):
+                named[o.namespace] = o.source
+        names = set(declared) | set(named)
+        return [Namespace(n, declared.get(n), declared[n].source if n in declared else named.get(n))
+                for n in sorted(names) if self.scope.contains(n, ignore_system_default=ignore_system_default)]
 
     def out_of_scope(self) -> dict[str, int]:
         """Namespaced objects left out, counted by namespace."""
