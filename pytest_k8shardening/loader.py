@@ -317,8 +317,13 @@ def load_inventory(paths: Iterable[str], scope: Scope, *, max_bytes: int = DEFAU
 def validate(inventory: Inventory) -> None:
     """Refuse every object with a field of the wrong shape (:mod:`.shapes`), and build every
     workload view once, so a malformed object fails up front, never as a pass or a finding."""
-    from .shapes import validate_object
+    from .shapes import validate_metadata, validate_object
 
+    for obj in inventory.objects:  # ownerReferences decide which workloads are built
+        try:
+            validate_metadata(obj.raw)
+        except InvalidObject as exc:
+            raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
     try:
         inventory.all_workloads()
     except InvalidObject as exc:

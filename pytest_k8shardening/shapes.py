@@ -35,7 +35,7 @@ from typing import Any
 
 from .model import VOLUME_SOURCES, WORKLOAD_KINDS, InvalidObject
 
-__all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_object", "validate_pod_meta", "validate_pod_spec"]
+__all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_metadata", "validate_object", "validate_pod_meta", "validate_pod_spec"]
 
 # A shape is a function (value, path) -> None that raises InvalidObject.
 Shape = Callable[[Any, str], None]
@@ -203,12 +203,19 @@ POD_SPEC = Map(
     securityContext=_POD_SC, os=Map(name=Str), volumes=List(_VOLUME), resources=_RESOURCES,
     containers=List(CONTAINER), initContainers=List(CONTAINER), ephemeralContainers=List(CONTAINER),
 )
-_META = Map(labels=Dict(Str), annotations=Dict(Str))
+_META = Map(labels=Dict(Str), annotations=Dict(Str), uid=Str, resourceVersion=Str,
+            ownerReferences=List(Map(apiVersion=Str, kind=Str, name=Str, uid=Str, controller=Bool)))
 
 
 def validate_pod_spec(pod_spec: Any, path: str) -> None:
     """Refuse a pod spec (at JSON path ``path``) with a field of the wrong type."""
     POD_SPEC(pod_spec, path)
+
+
+def validate_metadata(raw: Mapping[str, Any]) -> None:
+    """Refuse an object whose ``metadata`` fields the model reads have the wrong type (labels,
+    annotations, ownerReferences, uid): checked before any workload view is built."""
+    _META(raw.get("metadata"), "metadata")
 
 
 def validate_pod_meta(meta: Any, path: str) -> None:

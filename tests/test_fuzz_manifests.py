@@ -93,7 +93,10 @@ def _deployment() -> dict[str, Any]:
 
 BASES: dict[str, Callable[[], dict[str, Any]]] = {
     "Deployment": _deployment,
-    "Pod": lambda: {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "worker", "namespace": "jobs"},
+    "Pod": lambda: {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "worker", "namespace": "jobs", "uid": "5b0c", "resourceVersion": "811",
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                      "name": "worker-7d4", "uid": "9e1f", "controller": True}]},
                     "spec": {**_pod_spec(), "hostNetwork": True}},
     "CronJob": lambda: {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "jobs"},
                         "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {

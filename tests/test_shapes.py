@@ -190,6 +190,16 @@ BAD = [
      "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: verify}\n"
      "spec: {rules: {verifyImages: []}}\n",
      "spec.rules must be a list"),
+    ("owner-reference-uid-list",
+     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  ownerReferences:\n"
+     "  - {apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: [a], controller: true}\n"
+     "spec: {containers: [{name: c, image: x}]}\n",
+     "metadata.ownerReferences[0].uid must be a string, not a list"),
+    ("owner-reference-controller-string",
+     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  ownerReferences:\n"
+     "  - {apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: a, controller: 'true'}\n"
+     "spec: {containers: [{name: c, image: x}]}\n",
+     "metadata.ownerReferences[0].controller must be true or false"),
     ("api-version-number", "apiVersion: 1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
      "apiVersion must be a string"),
 ]
