@@ -325,11 +325,11 @@ def validate(inventory: Inventory) -> None:
         except InvalidObject as exc:
             raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
     try:
-        inventory.all_workloads()
+        built = {id(w.obj) for w in inventory.all_workloads()}  # each checked its pod spec
     except InvalidObject as exc:
         raise ManifestError(str(exc)) from None
     for obj in inventory.objects:  # pods made by a controller too, and every other kind
         try:
-            validate_object(obj.raw, obj.kind, obj.api_version)
+            validate_object(obj.raw, obj.kind, obj.api_version, pod_spec=id(obj) not in built)
         except InvalidObject as exc:
             raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None

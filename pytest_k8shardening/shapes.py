@@ -37,11 +37,31 @@ from .model import VOLUME_SOURCES, WORKLOAD_KINDS, InvalidObject
 
 __all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_metadata", "validate_object", "validate_pod_meta", "validate_pod_spec"]
 
-# A shape is a function (value, path) -> None that raises InvalidObject.
-Shape = Callable[[Any, str], None]
+# A shape is a function (value) -> None that raises _Bad; the path of the bad field is put
+# together only when one is found (building it for every valid field costs more than the check).
+Shape = Callable[[Any], None]
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
+
+
+class _Bad(Exception):
+    """A field of the wrong shape: ``problem`` (``must be a list, not a mapping``), and the path
+    segments from the field up to where the check started, innermost first."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.parts: list[str] = []
+
+
+def _run(shape: Shape, value: Any, path: str) -> None:
+    """Check ``value`` (found at JSON path ``path``) against ``shape``; raise InvalidObject naming the field."""
+    try:
+        shape(value)
+    except _Bad as bad:
+        where = path + "".join(reversed(bad.parts))
+        raise InvalidObject(f"{where.lstrip('.')} {bad.problem}") from None
 
 
 def _what(value: Any) -> str:
@@ -66,30 +86,30 @@ def _what(value: Any) -> str:
     return type(value).__name__
 
 
-def _fail(path: str, expected: str, value: Any) -> InvalidObject:
-    return InvalidObject(f"{path} must be {expected}, not {_what(value)}")
+def _fail(expected: str, value: Any) -> _Bad:
+    return _Bad(f"must be {expected}, not {_what(value)}")
 
 
-def Str(value: Any, path: str) -> None:
+def Str(value: Any) -> None:
     if value is not None and not isinstance(value, str):
-        raise _fail(path, "a string", value)
+        raise _fail("a string", value)
 
 
-def Bool(value: Any, path: str) -> None:
+def Bool(value: Any) -> None:
     if value is not None and not isinstance(value, bool):
-        raise _fail(path, "true or false", value)
+        raise _fail("true or false", value)
 
 
 def _int(bounds: tuple[int, int], expected: str) -> Shape:
     low, high = bounds
 
-    def shape(value: Any, path: str) -> None:
+    def shape(value: Any) -> None:
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(path, expected, value)
+            raise _fail(expected, value)
         if not low <= value <= high:
-            raise InvalidObject(f"{path} must be {expected}, and {_what(value)} is out of its range")
+            raise _Bad(f"must be {expected}, and {_what(value)} is out of its range")
     return shape
 
 
@@ -97,65 +117,74 @@ Int32 = _int(_INT32, "an integer")
 Int64 = _int(_INT64, "an integer")
 
 
-def IntOrStr(value: Any, path: str) -> None:
+def IntOrStr(value: Any) -> None:
     """A port: a number, or the name of a container port."""
     if value is None or isinstance(value, str):
         return
-    Int32(value, path)
+    Int32(value)
 
 
-def Quantity(value: Any, path: str) -> None:
+def Quantity(value: Any) -> None:
     """A resource quantity: ``500m``, ``1Gi``, or a plain number."""
     if value is None or isinstance(value, str):
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(path, "a quantity (a number or a string such as 500m or 1Gi)", value)
+        raise _fail("a quantity (a number or a string such as 500m or 1Gi)", value)
 
 
-def Anything(value: Any, path: str) -> None:
+def Anything(value: Any) -> None:
     """A field whose content no check reads beyond its presence."""
 
 
 def List(item: Shape) -> Shape:
-    def shape(value: Any, path: str) -> None:
+    def shape(value: Any) -> None:
         if value is None:
             return
         if not isinstance(value, list):
-            raise _fail(path, "a list", value)
+            raise _fail("a list", value)
         for i, x in enumerate(value):
-            if x is None:
-                raise InvalidObject(f"{path}[{i}] is null (the API server refuses a null item)")
-            item(x, f"{path}[{i}]")
+            try:
+                if x is None:
+                    raise _Bad("is null (the API server refuses a null item)")
+                item(x)
+            except _Bad as bad:
+                bad.parts.append(f"[{i}]")
+                raise
     return shape
 
 
 def Dict(value_shape: Shape) -> Shape:
     """A mapping of names to values of one shape (labels, ConfigMap data, resource lists)."""
-    def shape(value: Any, path: str) -> None:
+    def shape(value: Any) -> None:
         if value is None:
             return
         if not isinstance(value, dict):
-            raise _fail(path, "a mapping", value)
+            raise _fail("a mapping", value)
         for key, v in value.items():
             if not isinstance(key, str):
-                raise InvalidObject(f"{path} has the key {_what(key)}, which must be a string")
-            value_shape(v, f"{path}[{key}]")
+                raise _Bad(f"has the key {_what(key)}, which must be a string")
+            try:
+                value_shape(v)
+            except _Bad as bad:
+                bad.parts.append(f"[{key}]")
+                raise
     return shape
 
 
 def Map(**fields: Shape) -> Shape:
     """An object: the declared fields are checked, the others are left alone."""
-    items = tuple(fields.items())
-
-    def shape(value: Any, path: str) -> None:
+    def shape(value: Any) -> None:
         if value is None:
             return
         if not isinstance(value, dict):
-            raise _fail(path, "a mapping", value)
-        for key, field_shape in items:
-            v = value.get(key)
-            if v is not None:
-                field_shape(v, f"{path}.{key}" if path else key)
+            raise _fail("a mapping", value)
+        for key, v in value.items():  # the keys written: usually far fewer than those declared
+            if v is not None and (field_shape := fields.get(key)) is not None:
+                try:
+                    field_shape(v)
+                except _Bad as bad:
+                    bad.parts.append(f".{key}")
+                    raise
     return shape
 
 
@@ -209,18 +238,18 @@ _META = Map(labels=Dict(Str), annotations=Dict(Str), uid=Str, resourceVersion=St
 
 def validate_pod_spec(pod_spec: Any, path: str) -> None:
     """Refuse a pod spec (at JSON path ``path``) with a field of the wrong type."""
-    POD_SPEC(pod_spec, path)
+    _run(POD_SPEC, pod_spec, path)
 
 
 def validate_metadata(raw: Mapping[str, Any]) -> None:
     """Refuse an object whose ``metadata`` fields the model reads have the wrong type (labels,
     annotations, ownerReferences, uid): checked before any workload view is built."""
-    _META(raw.get("metadata"), "metadata")
+    _run(_META, raw.get("metadata"), "metadata")
 
 
 def validate_pod_meta(meta: Any, path: str) -> None:
     """Refuse pod (template) metadata whose labels or annotations are not strings."""
-    _META(meta, path)
+    _run(_META, meta, path)
 
 
 # ----------------------------------------------------------------- other kinds
@@ -273,21 +302,24 @@ def _template_path(kind: str) -> tuple[str, ...]:
     return WORKLOAD_KINDS[kind]
 
 
-def validate_object(raw: Mapping[str, Any], kind: str, api_version: str = "") -> None:
+def validate_object(raw: Mapping[str, Any], kind: str, api_version: str = "", *, pod_spec: bool = True) -> None:
     """Refuse ``raw`` (an object of ``kind``) when a field a check reads has the wrong type.
 
     Raises :class:`~pytest_k8shardening.model.InvalidObject` naming the
     field's JSON path (``subjects``, ``spec.template.spec.volumes``).
+    ``pod_spec=False`` leaves out a workload's pod spec and template
+    metadata (a :class:`~pytest_k8shardening.model.Workload` built from the
+    object has checked them).
     """
-    Str(raw.get("apiVersion"), "apiVersion")
-    _META(raw.get("metadata"), "metadata")
+    _run(Str, raw.get("apiVersion"), "apiVersion")
+    _run(_META, raw.get("metadata"), "metadata")
     shape = KIND_SHAPES.get(kind)
     if shape is not None:
-        shape(raw, "")
+        _run(shape, raw, "")
     for k, groups, group_shape in GROUP_SHAPES:
         if k == kind and api_version.startswith(groups):
-            group_shape(raw, "")
-    if kind in WORKLOAD_KINDS:
+            _run(group_shape, raw, "")
+    if pod_spec and kind in WORKLOAD_KINDS:
         path = _template_path(kind)
         node: Any = raw
         for i, key in enumerate(path):
@@ -296,12 +328,12 @@ def validate_object(raw: Mapping[str, Any], kind: str, api_version: str = "") ->
                 return
             where = ".".join(path[: i + 1])
             if not isinstance(node, dict):
-                raise _fail(where, "a mapping", node)
+                raise InvalidObject(f"{where} must be a mapping, not {_what(node)}")
             if i == len(path) - 2 and kind != "Pod":  # the template: its metadata
-                _META(node.get("metadata"), f"{where}.metadata")
+                _run(_META, node.get("metadata"), f"{where}.metadata")
         validate_pod_spec(node, ".".join(path))
 
 
 def check(shape: Shape, value: Any, path: str) -> None:
-    """Check ``value`` against ``shape`` (for callers with shapes of their own)."""
-    shape(value, path)
+    """Check ``value``, found at JSON path ``path``, against ``shape`` (for callers with shapes of their own)."""
+    _run(shape, value, path)
