@@ -29,12 +29,10 @@ minute.
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
 import signal
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,8 +40,24 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_k8shardening.checks import CheckResult, Finding, NotApplicable, Undetermined, admission, cluster, \
-    control_plane, kubelet, namespaces, network, org, pod, pss, rbac, secrets, upgrades
+from pytest_k8shardening.checks import (
+    CheckResult,
+    Finding,
+    NotApplicable,
+    Undetermined,
+    admission,
+    cluster,
+    control_plane,
+    kubelet,
+    namespaces,
+    network,
+    org,
+    pod,
+    pss,
+    rbac,
+    secrets,
+    upgrades,
+)
 from pytest_k8shardening.loader import ManifestError, load_inventory
 from pytest_k8shardening.model import Inventory, Scope
 from pytest_k8shardening.policy import OrgPolicy
@@ -63,16 +77,21 @@ def _container(name: str = "web") -> dict[str, Any]:
         "volumeMounts": [{"name": "data", "mountPath": "/data", "readOnly": True}],
         "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": 0.1}},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
-        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+        "readinessProbe": {"tcpSocket": {"port": 8080, "host": ""}},
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}, "postStart": {"httpGet": {"port": 80}}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
                             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"], "add": []},
-                            "seccompProfile": {"type": "RuntimeDefault"}},
+                            "seccompProfile": {"type": "RuntimeDefault"}, "procMount": "Default",
+                            "appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t"},
+                            "windowsOptions": {"hostProcess": False}, "privileged": False},
     }
 
 
 def _pod_spec() -> dict[str, Any]:
     return {
-        "serviceAccountName": "api", "automountServiceAccountToken": False,
+        "serviceAccountName": "api", "automountServiceAccountToken": False, "hostUsers": True,
+        "os": {"name": "linux"}, "priorityClassName": "standard", "hostPID": False,
+        "resources": {"limits": {"memory": "1Gi"}},
         "securityContext": {"runAsGroup": 10001, "fsGroup": 10001, "supplementalGroups": [10002],
                             "sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]},
         "volumes": [{"name": "data", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "settings"}},
@@ -289,7 +308,7 @@ def run_every_check(inv: Inventory) -> list[CheckResult]:
     return out
 
 
-@settings(max_examples=300, derandomize=True, database=None, deadline=None,
+@settings(max_examples=500, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(manifests())
 def test_loader_and_checks_fail_closed(tmp_path_factory: pytest.TempPathFactory,
@@ -325,7 +344,7 @@ def time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-@settings(max_examples=25, derandomize=True, database=None, deadline=None,
+@settings(max_examples=40, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(manifests())
@@ -362,8 +381,7 @@ def test_the_strategies_reach_both_outcomes() -> None:
     @given(manifests())
     def probe(case: tuple[str, str, str]) -> None:
         text, suffix, _ = case
-        from pytest_k8shardening.loader import parse_text
-        from pytest_k8shardening.loader import validate
+        from pytest_k8shardening.loader import parse_text, validate
 
         try:
             validate(Inventory(parse_text(text, f"x{suffix}", is_json=suffix == ".json")))
