@@ -309,9 +309,22 @@ def load_inventory(paths: Iterable[str], scope: Scope, *, max_bytes: int = DEFAU
         raise ManifestError(f"{', '.join(paths)}: no manifest files (*.yaml, *.yml, *.json) found")
     if not objects:
         raise ManifestError(f"{', '.join(paths)}: no Kubernetes objects found in {len(files)} file(s)")
+    _validate_status(objects)
     inventory = Inventory(objects, sources=files, scope=scope)
     validate(inventory)
     return inventory
+
+
+def _validate_status(objects: list[K8sObject]) -> None:
+    """A snapshot's record of what was listed is read when the inventory is built: check it first."""
+    from .shapes import validate_object
+
+    for obj in objects:
+        if obj.kind == "InventoryStatus":
+            try:
+                validate_object(obj.raw, obj.kind, obj.api_version)
+            except InvalidObject as exc:
+                raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
 
 
 def validate(inventory: Inventory) -> None:

@@ -288,6 +288,7 @@ KIND_SHAPES: dict[str, Shape] = {
         authorization=Map(mode=Str), readOnlyPort=Int32, rotateCertificates=Bool),
     "Node": Map(status=Map(nodeInfo=Map(kubeletVersion=Str))),
     # written by the plugin, but a snapshot file can be edited
+    "InventoryStatus": Map(fetched=List(Str), unavailable=Dict(Str)),
     "ClusterProbe": Map(anonymous=Map(status=Int32, path=Str, error=Str), version=Map(gitVersion=Str)),
 }
 #: Shapes that depend on the API group too: (kind, apiVersion prefixes) -> shape.

@@ -200,6 +200,10 @@ BAD = [
      "  - {apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: a, controller: 'true'}\n"
      "spec: {containers: [{name: c, image: x}]}\n",
      "metadata.ownerReferences[0].controller must be true or false"),
+    ("snapshot-status-unavailable-list",
+     "apiVersion: k8shardening.io/v1\nkind: InventoryStatus\nmetadata: {name: inventory}\nfetched: [Pod]\n"
+     "unavailable: [Secret]\n",
+     "InventoryStatus InventoryStatus/inventory: unavailable must be a mapping, not a list"),
     ("api-version-number", "apiVersion: 1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n",
      "apiVersion must be a string"),
 ]
