@@ -74,8 +74,12 @@ def k8s_object(request: pytest.FixtureRequest) -> K8sObject:
 
 @pytest.fixture
 def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
-    """One namespace in scope (declared, or used by an object); the test runs
-    once per namespace. ``obj`` is its Namespace object when the target has one.
+    """One namespace in scope; the test runs once per namespace. On a cluster
+    (live, snapshot, ``kubectl get -o yaml``) every namespace; on application
+    manifests those declared, or holding workloads, NetworkPolicies,
+    LimitRanges or ResourceQuotas (``Inventory.namespaces``). ``obj`` is its
+    Namespace object when the target has one; ``resource()`` names the file
+    and line where it is declared.
     """
     for name in ("k8s_container", "k8s_workload", "k8s_object"):
         if name in request.fixturenames:

@@ -353,6 +353,7 @@ def inventory_of(result: Any, paths: list[str], scope: Scope) -> Inventory:
         read = len(result.files) + len(result.left_out)
         raise ManifestError(f"{', '.join(paths)}: no Kubernetes objects found in {read} file(s)"
                             + _left_out_hint(result.left_out))
+    _validate_status(result.objects)
     inventory = Inventory(result.objects, sources=result.files, scope=scope)
     validate(inventory)
     return inventory
@@ -366,9 +367,34 @@ def _left_out_hint(left_out: list[Any]) -> str:
     return f" (left out: {shown}{more})"
 
 
+def _validate_status(objects: list[K8sObject]) -> None:
+    """A snapshot's record of what was listed is read when the inventory is built: check it first."""
+    from .shapes import validate_object
+
+    for obj in objects:
+        if obj.kind == "InventoryStatus":
+            try:
+                validate_object(obj.raw, obj.kind, obj.api_version)
+            except InvalidObject as exc:
+                raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
+
+
 def validate(inventory: Inventory) -> None:
-    """Build every workload view once, so a malformed pod spec fails up front."""
+    """Refuse every object with a field of the wrong shape (:mod:`.shapes`), and build every
+    workload view once, so a malformed object fails up front, never as a pass or a finding."""
+    from .shapes import validate_metadata, validate_object
+
+    for obj in inventory.objects:  # ownerReferences decide which workloads are built
+        try:
+            validate_metadata(obj.raw)
+        except InvalidObject as exc:
+            raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None
     try:
-        inventory.all_workloads()
+        built = {id(w.obj) for w in inventory.all_workloads()}  # each checked its pod spec
     except InvalidObject as exc:
         raise ManifestError(str(exc)) from None
+    for obj in inventory.objects:  # pods made by a controller too, and every other kind
+        try:
+            validate_object(obj.raw, obj.kind, obj.api_version, pod_spec=id(obj) not in built)
+        except InvalidObject as exc:
+            raise ManifestError(f"{obj.source.describe()}: {obj.kind} {obj.ref}: {exc}") from None

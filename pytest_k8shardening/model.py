@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 __all__ = [
     "CLUSTER_SCOPED_KINDS",
+    "NAMESPACE_OWNING_KINDS",
     "SYSTEM_NAMESPACES",
+    "VOLUME_SOURCES",
     "WORKLOAD_KINDS",
     "Container",
     "ContainerType",
@@ -73,6 +75,10 @@ CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(
         "ClusterNetworkPolicy", "ClusterGroup", "Tier",
     }
 )
+
+#: Kinds whose presence in a namespace shows that an application's manifests own it (see
+#: :meth:`Inventory.namespaces`): what runs pods there, and what governs them.
+NAMESPACE_OWNING_KINDS: frozenset[str] = frozenset(WORKLOAD_KINDS) | {"NetworkPolicy", "LimitRange", "ResourceQuota"}
 
 ContainerType = Literal["container", "initContainer", "ephemeralContainer"]
 _CONTAINER_LISTS: tuple[tuple[str, ContainerType], ...] = (
@@ -290,7 +296,7 @@ class Workload:
     (``spec.template.spec`` for a Deployment), used in failure messages.
     """
 
-    __slots__ = ("obj", "pod_spec", "pod_meta", "spec_path", "containers", "inventory")
+    __slots__ = ("obj", "pod_spec", "pod_meta", "spec_path", "containers", "inventory", "defaults")
 
     def __init__(self, obj: K8sObject, inventory: Inventory | None = None) -> None:
         self.obj = obj
@@ -316,6 +322,13 @@ class Workload:
             if not isinstance(sc, dict):
                 raise InvalidObject(f"{self.spec_path}.securityContext must be a mapping")
             _check_types(sc, f"{self.spec_path}.securityContext")
+        from .shapes import validate_pod_meta, validate_pod_spec
+
+        # Every field a check reads has its API type (see shapes.py): never read as unset, never a crash.
+        validate_pod_meta(meta, "metadata" if obj.kind == "Pod" else ".".join(path[:-1] + ("metadata",)))
+        validate_pod_spec(node, self.spec_path)
+        self.defaults: dict[str, str] = {}
+        node = self.pod_spec = _apply_defaults(node, self.spec_path, self.defaults)
         self.containers: list[Container] = []
         for list_name, ctype in _CONTAINER_LISTS:
             items = node.get(list_name) or []
@@ -370,6 +383,72 @@ class Workload:
 
     def __repr__(self) -> str:
         return f"<Workload {self.ref}>"
+
+
+#: Every volume source of the v1 API (``VolumeSource``'s fields).
+VOLUME_SOURCES: tuple[str, ...] = (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi", "downwardAPI",
+    "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs",
+    "hostPath", "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume",
+    "projected", "quobyte", "rbd", "scaleIO", "secret", "storageos", "vsphereVolume",
+)
+
+
+def _apply_defaults(spec: dict[str, Any], spec_path: str, notes: dict[str, str]) -> dict[str, Any]:
+    """The pod spec as the API server stores the pods it admits: two defaults the checks depend on.
+
+    * A volume that names no source is an ``emptyDir`` (``SetDefaults_Volume``). A volume with a
+      key this model does not know as a source is left alone: it may be a newer source.
+    * With ``hostNetwork: true``, each port of a container or init container whose ``hostPort`` is
+      unset or 0 gets ``hostPort = containerPort`` (``defaultHostNetworkPorts``). Since Kubernetes
+      1.28 the API server does this in Pods only, not in a controller's template; the Pods the
+      controller creates get it, and those are what runs and what Pod Security admission judges.
+
+    The object as written (``obj.raw``) is not changed: changed parts are copies. ``notes`` gets,
+    for each defaulted field's JSON path, why it has its value.
+    """
+    out = spec
+    vols = spec.get("volumes")
+    if isinstance(vols, list) and any(isinstance(v, dict) and _sourceless(v) for v in vols):
+        new_vols = []
+        for i, v in enumerate(vols):
+            if isinstance(v, dict) and _sourceless(v):
+                v = {**v, "emptyDir": {}}
+                notes[f"{spec_path}.volumes[{i}].emptyDir"] = (
+                    "the volume names no source, so the API server makes it an emptyDir")
+            new_vols.append(v)
+        out = {**out, "volumes": new_vols}
+    if spec.get("hostNetwork") is True:
+        for list_name in ("initContainers", "containers"):
+            items = out.get(list_name)
+            if not isinstance(items, list):
+                continue
+            new_items, changed = [], False
+            for ci, c in enumerate(items):
+                ports = c.get("ports") if isinstance(c, dict) else None
+                if isinstance(ports, list) and any(_host_port_defaulted(p) for p in ports):
+                    new_ports = []
+                    for pi, p in enumerate(ports):
+                        if _host_port_defaulted(p):
+                            p = {**p, "hostPort": p["containerPort"]}
+                            notes[f"{spec_path}.{list_name}[{ci}].ports[{pi}].hostPort"] = (
+                                f"hostNetwork is true, so the API server sets hostPort to containerPort "
+                                f"{p['containerPort']}")
+                        new_ports.append(p)
+                    c = {**c, "ports": new_ports}
+                    changed = True
+                new_items.append(c)
+            if changed:
+                out = {**out, list_name: new_items}
+    return out
+
+
+def _sourceless(vol: dict[str, Any]) -> bool:
+    return all(key == "name" or (key in VOLUME_SOURCES and value is None) for key, value in vol.items())
+
+
+def _host_port_defaulted(port: Any) -> bool:
+    return isinstance(port, dict) and not port.get("hostPort") and bool(port.get("containerPort"))
 
 
 def _dig(node: Any, path: Iterable[str]) -> Any:
@@ -458,17 +537,21 @@ class Container:
 class Namespace:
     """A namespace in scope: declared by a Namespace object, or used by objects.
 
-    ``origin`` is the source its lookups start from (its declaration's, or the
-    render that uses it): a namespace's NetworkPolicies, LimitRanges and
-    quotas are those that source sees (:meth:`Inventory.visible`). ``None``
-    sees everything. ``variant`` is set when the namespace appears in several
-    variants: the id then reads ``shop@overlays/prod``.
+    ``obj`` is its Namespace object, when the input has one. ``origin`` is
+    the source its lookups start from (its declaration's, or the render that
+    uses it): a namespace's NetworkPolicies, LimitRanges and quotas are those
+    that source sees (:meth:`Inventory.visible`). ``None`` sees everything.
+    ``variant`` is set when the namespace appears in several variants: the id
+    then reads ``shop@overlays/prod``. ``source`` says where the namespace is
+    declared (that object's file and line), or else where the first object
+    placed in it names it: the file and line of its findings.
     """
 
     name: str
     obj: K8sObject | None = None
     origin: Source | None = None
     variant: str | None = None
+    source: Source | None = None
 
     @property
     def id(self) -> str:
@@ -481,8 +564,9 @@ class Namespace:
     def resource(self) -> dict[str, Any]:
         if self.obj is not None:
             return self.obj.resource()
+        src = self.source
         out = {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
-               "container": None, "file": None, "line": None}
+               "container": None, "file": src.file if src else None, "line": src.line if src else None}
         if self.origin is not None and self.origin.unit:
             out["unit"] = self.origin.unit
         return out
@@ -574,11 +658,13 @@ class Inventory:
         self._by_id: dict[str, K8sObject] = {}
         self._ordinal: dict[int, int] = {}  # id(obj) -> its place among the copies of one variant
         self._rivals: dict[str | None, set[str | None]] | None = None
-        self._ns_users: tuple[int, dict[str, set[str]], set[str]] | None = None
+        self._ns_users: tuple[int, dict[str, set[str]], set[str], dict[str, dict[str | None, Source]],
+                              dict[str, dict[str | None, Source]]] | None = None
         self._clashes = 0  # kind/namespace/name keys read more than once
         self._renders = 0  # objects of a helm or kustomize render
         self._workloads: list[Workload] | None = None
         self._owners: OwnerReport = OwnerReport()
+        self._cluster_read: tuple[int, bool] | None = None
         self._scoped: dict[bool, tuple[list[Workload], Scope, list[Workload]]] = {}
         for obj in objects:
             if obj.kind == STATUS_KIND:
@@ -922,8 +1008,37 @@ class Inventory:
             pool = self.of_kind(*kinds)
         return [o for o in pool if self.scope.contains(o.namespace, ignore_system_default=ignore_system_default)]
 
+    @property
+    def is_cluster(self) -> bool:
+        """Does the input show a cluster, rather than an application's manifests?
+
+        True for a live scan, for a snapshot written by ``--k8s-save-snapshot``
+        (it records what was listed), and for objects read back from an API
+        server (``kubectl get -o yaml``), which carry ``metadata.uid`` or
+        ``metadata.resourceVersion``: every object of the input must, so one
+        application manifest among them makes the input an application's.
+        Cluster-level controls judge only a cluster; on application manifests
+        they skip, saying why.
+        """
+        if self.fetch is not None or self._fetched:
+            return True
+        key = len(self.objects)
+        if self._cluster_read is None or self._cluster_read[0] != key:
+            read_back = bool(self.objects) and all(
+                o.metadata.get("uid") or o.metadata.get("resourceVersion") for o in self.objects)
+            self._cluster_read = (key, read_back)
+        return self._cluster_read[1]
+
     def namespaces(self, *, ignore_system_default: bool = False) -> list[Namespace]:
-        """The namespaces in scope, each once per variant that sets it up differently.
+        """The namespaces to judge, in scope, each once per variant that sets it up differently.
+
+        On a cluster (:attr:`is_cluster`), every namespace it shows. On an
+        application's manifests, the namespaces the application owns: those
+        a Namespace object declares, and those it runs workloads in or sets
+        NetworkPolicies, LimitRanges or ResourceQuotas for. A namespace only
+        named by other objects (a RoleBinding in ``default``, a Role in
+        ``kube-system`` for leader election, a ConfigMap) belongs to the
+        cluster, and is not judged as if the application owned it.
 
         A namespace is one view (id ``shop``) unless it is declared by a
         Namespace object in several variants, or used by several renders:
@@ -933,9 +1048,10 @@ class Inventory:
         declares it. Each view's lookups start from its variant.
         """
         self.ensure("Namespace")
+        users = self._namespace_users()
+        owned = users[3] if self.is_cluster else users[4]
         out: list[Namespace] = []
-        for name in sorted({o.name for o in self._by_kind.get("Namespace", ())}
-                           | {o.namespace for o in self.objects if o.namespace}):
+        for name in sorted({o.name for o in self._by_kind.get("Namespace", ())} | set(owned)):
             if self.scope.contains(name, ignore_system_default=ignore_system_default):
                 out.extend(self.namespace_views(name))
         return out
@@ -943,45 +1059,57 @@ class Inventory:
     def namespace_views(self, name: str) -> list[Namespace]:
         """The views of namespace ``name`` (see :meth:`namespaces`), in or out of scope."""
         users = self._namespace_users()
-        if users[0] != len(self.objects):
-            self._ns_users = None
-            users = self._namespace_users()
         renders, plain = users[1].get(name, set()), name in users[2]
+        first = users[3] if self.is_cluster else users[4]
+
+        def named_at(unit: str | None) -> Source | None:
+            return first.get(name, {}).get(unit) or next(iter(first.get(name, {}).values()), None)
+
         declared: dict[str | None, K8sObject] = {}
         for o in sorted(self._index.get(("Namespace", None, name), ()), key=_position):
             declared[o.source.variant] = o  # the later copy of one variant
         if not declared and len(renders) <= 1:
             unit = next(iter(renders), None)
-            return [Namespace(name, None, Source(None, unit=unit))]
-        views = [Namespace(name, o, o.source) for o in declared.values()]
-        views += [Namespace(name, None, Source(None, unit=unit)) for unit in sorted(renders) if unit not in declared]
+            return [Namespace(name, None, Source(None, unit=unit), source=named_at(unit))]
+        views = [Namespace(name, o, o.source, source=o.source) for o in declared.values()]
+        views += [Namespace(name, None, Source(None, unit=unit), source=named_at(unit))
+                  for unit in sorted(renders) if unit not in declared]
         if plain and not any(o.source.unit is None for o in declared.values()):
-            views.append(Namespace(name, None, Source(None)))
+            views.append(Namespace(name, None, Source(None), source=named_at(None)))
         if len(views) > 1:
             for v in views:
                 if v.obj is not None or (v.origin is not None and v.origin.unit):
                     v.variant = v.origin.label if v.origin is not None else None
         return views
 
-    def _namespace_users(self) -> tuple[int, dict[str, set[str]], set[str]]:
-        """Per namespace: the renders with objects in it, and whether plain files or the cluster have any."""
-        if self._ns_users is None:
+    def _namespace_users(self) -> tuple[int, dict[str, set[str]], set[str], dict[str, dict[str | None, Source]],
+                                        dict[str, dict[str | None, Source]]]:
+        """Per namespace: the renders with objects in it, whether plain files or the cluster have any, and
+        where each render (None: plain files) first names it, by any object and by an owning one."""
+        if self._ns_users is None or self._ns_users[0] != len(self.objects):
             renders: dict[str, set[str]] = {}
             plain: set[str] = set()
+            any_first: dict[str, dict[str | None, Source]] = {}
+            owning_first: dict[str, dict[str | None, Source]] = {}
             for o in self.objects:
                 if o.namespace:
-                    if o.source.unit:
-                        renders.setdefault(o.namespace, set()).add(o.source.unit)
+                    unit = o.source.unit
+                    if unit:
+                        renders.setdefault(o.namespace, set()).add(unit)
                     else:
                         plain.add(o.namespace)
-            self._ns_users = (len(self.objects), renders, plain)
+                    any_first.setdefault(o.namespace, {}).setdefault(unit, o.source)
+                    if o.kind in NAMESPACE_OWNING_KINDS:
+                        owning_first.setdefault(o.namespace, {}).setdefault(unit, o.source)
+            self._ns_users = (len(self.objects), renders, plain, any_first, owning_first)
         return self._ns_users
 
     def namespace_of(self, obj: K8sObject) -> Namespace | None:
         """The namespace ``obj`` lives in, as ``obj`` sees it (its declaration, lookups from ``obj``)."""
         if obj.namespace is None:
             return None
-        return Namespace(obj.namespace, self.get("Namespace", None, obj.namespace, origin=obj), obj.source)
+        declared = self.get("Namespace", None, obj.namespace, origin=obj)
+        return Namespace(obj.namespace, declared, obj.source, source=declared.source if declared else obj.source)
 
     def out_of_scope(self) -> dict[str, int]:
         """Namespaced objects left out, counted by namespace."""

@@ -129,7 +129,7 @@ VAP = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmis
        "metadata": {"name": "no-latest"}, "spec": {"validations": [{"expression": "true"}]}}
 
 SIGNATURES = [
-    ("nothing", [], "undetermined", "no admission webhooks among the inputs"),
+    ("nothing", [], "undetermined", "no admission webhooks among the objects read from the cluster"),
     ("policy-controller", [webhook_config("policy.sigstore.dev", hook="policy.sigstore.dev")], "pass", ""),
     ("policy-controller-by-webhook-name", [webhook_config("renamed", hook="policy.sigstore.dev")], "pass", ""),
     ("policy-controller-by-service", [webhook_config("renamed", service=("cosign-system", "webhook"))], "pass", ""),
@@ -148,7 +148,7 @@ SIGNATURES = [
                                                    "spec": {}}], "pass", ""),
     ("kyverno-other-policies", [KYVERNO, kyverno_policy(False)], "fail", "no image-signature verifier"),
     ("kyverno-policies-unknown", [KYVERNO], "undetermined", "Kyverno is installed"),
-    ("kyverno-policy-without-kyverno", [kyverno_policy(True)], "undetermined", "no admission webhooks"),
+    ("kyverno-policy-without-kyverno", [kyverno_policy(True)], "undetermined", "no admission webhooks among"),
     ("gatekeeper-alone", [GATEKEEPER], "fail", "ValidatingWebhookConfiguration gatekeeper-validating-webhook"),
     ("gatekeeper-with-ratify", [GATEKEEPER, RATIFY], "pass", ""),
     ("gatekeeper-with-ratify-provider", [GATEKEEPER, {"apiVersion": "externaldata.gatekeeper.sh/v1beta1",
@@ -162,13 +162,39 @@ SIGNATURES = [
 ]
 
 
+def read_back(raw: dict[str, Any], n: int) -> dict[str, Any]:
+    """``raw`` as ``kubectl get -o yaml`` shows it: with the uid and resourceVersion the API server gave it."""
+    return {**raw, "metadata": {**raw["metadata"], "uid": f"0000-{n}", "resourceVersion": str(1000 + n)}}
+
+
 @pytest.mark.parametrize(("raws", "expected", "text"), [c[1:] for c in SIGNATURES], ids=[c[0] for c in SIGNATURES])
 def test_image_signature_verification(raws: list[dict[str, Any]], expected: str, text: str) -> None:
-    result = admission.image_signature_verification(inventory(obj("ConfigMap", "c", "shop"), *raws))
+    # objects read back from a cluster (kubectl get -o yaml): the input is a cluster, and is judged
+    cluster = [read_back(r, i) for i, r in enumerate([obj("ConfigMap", "c", "shop"), *raws])]
+    result = admission.image_signature_verification(inventory(*cluster))
     assert verdict(result) == expected
     if text:
         message = result.reason if isinstance(result, Undetermined) else result[0].message
         assert text in message, message
+
+
+@pytest.mark.parametrize(("raws", "expected", "text"), [c[1:] for c in SIGNATURES], ids=[c[0] for c in SIGNATURES])
+def test_image_signatures_are_not_judged_on_application_manifests(raws: list[dict[str, Any]], expected: str,
+                                                                   text: str) -> None:
+    # the same objects as an application's manifests: an app's webhooks say nothing about the cluster
+    result = admission.image_signature_verification(inventory(obj("ConfigMap", "c", "shop"), *raws))
+    assert isinstance(result, Undetermined)
+    assert result.reason.startswith("the inputs are application manifests, not a cluster")
+    assert ("the manifests include" in result.reason) == (expected == "pass")
+
+
+def test_one_application_manifest_makes_the_input_an_applications() -> None:
+    raws = [read_back(webhook_config("policy.sigstore.dev"), 1), read_back(obj("ConfigMap", "c", "shop"), 2)]
+    assert inventory(*raws).is_cluster
+    assert admission.image_signature_verification(inventory(*raws)) == []
+    mixed = inventory(*raws, obj("ConfigMap", "app-config", "shop"))
+    assert not mixed.is_cluster
+    assert isinstance(admission.image_signature_verification(mixed), Undetermined)
 
 
 def test_image_signatures_in_a_live_scan() -> None:
@@ -415,12 +441,10 @@ def test_a_bad_target_version_is_reported_not_guessed(pytester: pytest.Pytester)
 def test_pod_security_and_signatures_from_manifests(pytester: pytest.Pytester) -> None:
     _, results = _results(pytester, "-rs")
     assert results["test_pod_security_enforced[shop]"]["outcome"] == "passed"
-    other = results["test_pod_security_enforced[other]"]
-    assert other["outcome"] == "skipped"
-    assert other["message"] == ("cannot evaluate: the Namespace object is not among the inputs, so the Pod Security "
-                                "labels of other are unknown")
+    # namespace "other" holds only a ConfigMap of the application: not the application's to judge
+    assert "test_pod_security_enforced[other]" not in results
     sig = results["test_image_signatures_verified"]
-    assert sig["outcome"] == "skipped" and "no admission webhooks among the inputs" in sig["message"]
+    assert sig["outcome"] == "skipped" and "the inputs are application manifests, not a cluster" in sig["message"]
     assert sig["control"] == "nsa.admission.image-signatures" and sig["resource"] is None
 
 

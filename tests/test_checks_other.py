@@ -9,7 +9,7 @@ import pytest
 from pytest_k8shardening.checks import namespaces, secrets
 from pytest_k8shardening.model import K8sObject, Scope, Source
 
-from .k8s import container, inventory, obj, workload
+from .k8s import container, inventory, obj, workload, wrap_pod_spec
 
 
 @pytest.mark.parametrize(("name", "value", "flagged"), [
@@ -145,5 +145,7 @@ def test_scope(scope: Scope, ns: str | None, inside: bool) -> None:
 
 
 def test_namespaces_include_used_and_declared() -> None:
-    inv = inventory(obj("Namespace", "declared", None), obj("ConfigMap", "c", "used"))
+    inv = inventory(obj("Namespace", "declared", None), obj("ConfigMap", "c", "named"),
+                    wrap_pod_spec("Deployment", {"containers": [{"name": "c", "image": "x"}]}, namespace="used"))
+    # a namespace only named by a ConfigMap is not the application's (tests/test_namespaces.py has the rule)
     assert [(n.name, n.obj is not None) for n in inv.namespaces()] == [("declared", True), ("used", False)]

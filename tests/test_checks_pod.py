@@ -192,13 +192,46 @@ def test_no_volumes_pass() -> None:
     assert pod.host_path_volumes(w) == [] and pod.runtime_socket_mounts(w) == []
 
 
-@pytest.mark.parametrize(("ports", "expected"), [
-    (None, "pass"), ([{"containerPort": 80}], "pass"), ([{"containerPort": 80, "hostPort": 0}], "pass"),
-    ([{"containerPort": 80, "hostPort": 8080}], "fail"),
-], ids=["none", "container-port", "host-port-0", "host-port"])
-def test_host_ports(ports: Any, expected: str) -> None:
+@pytest.mark.parametrize(("ports", "pod_spec", "expected"), [
+    (None, None, "pass"), ([{"containerPort": 80}], None, "pass"),
+    ([{"containerPort": 80, "hostPort": 0}], None, "pass"),
+    ([{"containerPort": 80, "hostPort": 8080}], None, "fail"),
+    # the API server defaults hostPort to containerPort in a hostNetwork pod
+    ([{"containerPort": 80}], {"hostNetwork": True}, "fail"),
+    ([{"containerPort": 80, "hostPort": 0}], {"hostNetwork": True}, "fail"),
+    ([{"containerPort": 80}], {"hostNetwork": False}, "pass"),
+    ([{"name": "http"}], {"hostNetwork": True}, "pass"),
+], ids=["none", "container-port", "host-port-0", "host-port", "host-network-defaults", "host-network-0-defaults",
+        "host-network-false", "host-network-no-container-port"])
+def test_host_ports(ports: Any, pod_spec: Any, expected: str) -> None:
     extra = {"ports": ports} if ports is not None else {}
-    assert verdict(pod.host_ports(container(None, extra=extra))) == expected
+    assert verdict(pod.host_ports(container(None, extra=extra, pod=pod_spec))) == expected
+
+
+def test_host_port_defaulted_says_why() -> None:
+    c = container(None, extra={"ports": [{"containerPort": 9100}]}, pod={"hostNetwork": True}, kind="DaemonSet")
+    [f] = pod.host_ports(c)
+    assert f.message == ("ports[0].hostPort=9100 binds a port on the node (hostNetwork is true, so the API server "
+                         "sets hostPort to containerPort 9100)")
+    assert f.field == "spec.template.spec.containers[0].ports[0].hostPort"
+    # the object as written is unchanged (reports and snapshots show what the user wrote)
+    assert c.workload.obj.raw["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 9100}]
+
+
+@pytest.mark.parametrize(("volume", "defaulted"), [
+    ({"name": "scratch"}, True),
+    ({"name": "scratch", "hostPath": None}, True),
+    ({"name": "scratch", "emptyDir": {"medium": "Memory"}}, False),
+    ({"name": "sock", "hostPath": {"path": "/var/run/docker.sock"}}, False),
+    ({"name": "x", "someNewSource": {"a": 1}}, False),  # maybe a newer source: never guessed to be emptyDir
+])
+def test_volume_without_source_is_an_empty_dir(volume: dict[str, Any], defaulted: bool) -> None:
+    w = _with_volumes([volume])
+    [vol] = w.volumes()
+    assert (vol == {**volume, "emptyDir": {}}) is defaulted
+    assert (w.defaults.get("spec.template.spec.volumes[0].emptyDir") is not None) is defaulted
+    assert w.obj.raw["spec"]["template"]["spec"]["volumes"] == [volume]
+    assert bool(pod.host_path_volumes(w)) == (volume.get("hostPath") is not None)
 
 
 SECCOMP = [

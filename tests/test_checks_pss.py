@@ -303,7 +303,15 @@ HOST_PORTS: list[Row] = [
     ("init-and-ephemeral", spec(ctr(), init=[ctr("i", ports=[{"containerPort": 1, "hostPort": 53}])],
                                 eph=[ctr("e", ports=[{"containerPort": 1, "hostPort": 53}])]), "v1.0",
      'hostPort: containers "i", "e" use hostPort 53'),
-    ("host-network-not-defaulted", spec(ctr(ports=[{"containerPort": 80}]), hostNetwork=True), "latest", "pass"),
+    # the API server defaults hostPort to containerPort in a hostNetwork pod (defaultHostNetworkPorts)
+    ("host-network-defaulted", spec(ctr(ports=[{"containerPort": 80}]), hostNetwork=True), "latest",
+     'hostPort: container "app" uses hostPort 80'),
+    ("host-network-init-defaulted", spec(ctr(), init=[ctr("i", ports=[{"containerPort": 53, "hostPort": 0}])],
+                                         hostNetwork=True), "latest", 'hostPort: container "i" uses hostPort 53'),
+    ("host-network-explicit-wins", spec(ctr(ports=[{"containerPort": 80, "hostPort": 8080}]), hostNetwork=True),
+     "latest", 'hostPort: container "app" uses hostPort 8080'),
+    ("host-network-false-not-defaulted", spec(ctr(ports=[{"containerPort": 80}]), hostNetwork=False), "latest",
+     "pass"),
 ]
 
 
@@ -501,7 +509,10 @@ RESTRICTED_VOLUMES: list[Row] = [
     ("allowed-types", spec(volumes=[{"name": k, k: {}} for k in pss.RESTRICTED_VOLUME_SOURCES]), "v1.0", "pass"),
     ("host-path", spec(volumes=[{"name": "h", "hostPath": {"path": "/"}}]), "latest",
      'restricted volume types: volume "h" uses restricted volume type "hostPath"'),
-    ("no-source", spec(volumes=[{"name": "x"}]), "latest",
+    # the API server defaults a volume without a source to emptyDir (SetDefaults_Volume)
+    ("no-source-is-empty-dir", spec(volumes=[{"name": "x"}]), "latest", "pass"),
+    ("null-source-is-empty-dir", spec(volumes=[{"name": "x", "hostPath": None}]), "latest", "pass"),
+    ("unknown-source", spec(volumes=[{"name": "x", "futureSource": {}}]), "latest",
      'restricted volume types: volume "x" uses restricted volume type "unknown"'),
     ("allowed-source-wins", spec(volumes=[{"name": "h", "hostPath": {"path": "/"}, "emptyDir": {}}]), "latest",
      "pass"),
@@ -682,7 +693,7 @@ def test_capabilities_restricted(pod_spec: Any, version: Any, expected: str, ann
     ("hostPathVolumes", spec(volumes=[{"name": "e", "emptyDir": {}}, {"name": "h", "hostPath": {}}]),
      "spec.template.spec.volumes[1].hostPath"),
     ("restrictedVolumes", spec(volumes=[{"name": "n", "nfs": {}}]), "spec.template.spec.volumes[0].nfs"),
-    ("restrictedVolumes", spec(volumes=[{"name": "n"}]), "spec.template.spec.volumes[0]"),
+    ("restrictedVolumes", spec(volumes=[{"name": "n", "futureSource": {}}]), "spec.template.spec.volumes[0]"),
     ("sysctls", _sysctls("kernel.shm_rmid_forced", "kernel.msgmax"),
      "spec.template.spec.securityContext.sysctls[1].name"),
     ("seLinuxOptions", spec(ctr(sc={"seLinuxOptions": {"role": "r"}})),
@@ -776,9 +787,9 @@ def test_malformed_fields_are_invalid_objects_not_passes(pod_spec: Any, message:
 
 
 def test_malformed_annotation_value() -> None:
-    w = workload(spec(), "Pod", pod_meta={"annotations": {AA + "app": 1}})
-    with pytest.raises(InvalidObject, match=r"metadata.annotations\[container.apparmor"):
-        pss.app_armor_profile(w)
+    # refused when the workload is built, before any check reads it
+    with pytest.raises(InvalidObject, match=r"metadata.annotations\[container.apparmor.*must be a string"):
+        workload(spec(), "Pod", pod_meta={"annotations": {AA + "app": 1}})
 
 
 # =========================================================================== levels, run_check, aggregate

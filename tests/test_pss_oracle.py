@@ -9,6 +9,14 @@ by :mod:`pytest_k8shardening.checks.pss`. For every case, version and check
 ID, the verdict, reason and detail must be the same, and so must the
 aggregated baseline and restricted verdicts and messages built from our
 functions with upstream's override rules. Zero disagreements are allowed.
+
+Pod Security admission judges a pod as the API server stores it, after
+defaulting. Two defaults change verdicts (a volume naming no source is an
+emptyDir; with hostNetwork a port's hostPort is its containerPort), and the
+model applies them (``model._apply_defaults``), so the oracle is given each
+pod with the same two defaults applied: :func:`as_stored`. That the library
+judges the written pods differently, exactly where those defaults apply, is
+itself checked against the oracle (``test_defaults_change_upstream_verdicts_as_expected``).
 """
 
 from __future__ import annotations
@@ -350,10 +358,25 @@ def _binary() -> str:
     return build.stdout.strip().splitlines()[-1]
 
 
+def as_stored(pod: dict[str, Any]) -> dict[str, Any]:
+    """``pod`` with the API server's defaults that the model applies (see ``model._apply_defaults``)."""
+    w = Workload(K8sObject(copy.deepcopy(pod), Source("case.yaml", 1, 1)))
+    return {**pod, "spec": w.pod_spec}
+
+
+def run_oracle(version: str, pods: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    payload = {"version": version, "cases": [{"name": n, "pod": p} for n, p in pods.items()]}
+    run = subprocess.run([_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    out["by_name"] = {r["name"]: r for r in out["results"]}
+    return out
+
+
 @functools.cache
 def oracle(version: str) -> dict[str, Any]:
     """The oracle's whole answer for every case at ``version`` (one run per version per session)."""
-    payload = {"version": version, "cases": [{"name": n, "pod": p} for n, p in CASES.items()]}
+    payload = {"version": version, "cases": [{"name": n, "pod": as_stored(p)} for n, p in CASES.items()]}
     run = subprocess.run([_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
@@ -526,3 +549,24 @@ def test_corpus_exercises_every_check_both_ways() -> None:
             for check_id, r in result["checks"].items():
                 seen[check_id].add(r["allowed"])
     assert {c: s for c, s in seen.items() if s != {True, False}} == {}
+
+
+def test_defaults_change_upstream_verdicts_as_expected() -> None:
+    """The library itself, given the pods as written and as stored: the defaults matter exactly here."""
+    written = {n: CASES[f"bare/{n}"] for n in ("volume-no-source", "volume-hostpath-null", "host-network-with-ports")}
+    stored = {n: as_stored(p) for n, p in written.items()}
+    assert stored["volume-no-source"]["spec"]["volumes"] == [{"name": "v", "emptyDir": {}}]
+    assert stored["host-network-with-ports"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "hostPort": 80}]
+    raw, defaulted = run_oracle("latest", written)["by_name"], run_oracle("latest", stored)["by_name"]
+    for name in ("volume-no-source", "volume-hostpath-null"):
+        assert not raw[name]["checks"]["restrictedVolumes"]["allowed"]
+        assert '"unknown"' in raw[name]["checks"]["restrictedVolumes"]["detail"]
+        assert defaulted[name]["checks"]["restrictedVolumes"]["allowed"]
+    assert raw["host-network-with-ports"]["checks"]["hostPorts"]["allowed"]
+    assert not defaulted["host-network-with-ports"]["checks"]["hostPorts"]["allowed"]
+    assert defaulted["host-network-with-ports"]["checks"]["hostPorts"]["detail"] == 'container "app" uses hostPort 80'
+    # and the written pods differ from the stored ones nowhere else in the corpus
+    changed = {n for n, p in CASES.items() if as_stored(p) != p}
+    assert {n.split("/", 1)[1] for n in changed} == {"volume-no-source", "volume-hostpath-null",
+                                                    "host-network-with-ports", "volumes-mixed"}

@@ -369,8 +369,16 @@ OWNER_CASES: list[tuple[str, list[dict[str, Any]], bool, str]] = [
         *HONEST_POD["containers"], {"name": "sidecar", "image": "x", "securityContext": {"privileged": True}}]})],
      False, "spec.containers"),
     ("not a controller reference", [rs(), owned_pod(controller=None, spec=EVIL_POD)], False, ""),
-    ("controller: 'true' (a string)", [rs(), owned_pod(controller="true", spec=EVIL_POD)], False, ""),
 ]
+
+
+def test_a_controller_flag_that_is_not_a_boolean_is_refused_not_trusted() -> None:
+    from pytest_k8shardening.model import InvalidObject
+
+    inv = Inventory([at(o, "live.yaml", document=i + 1)
+                     for i, o in enumerate([rs(), owned_pod(controller="true", spec=EVIL_POD)])])
+    with pytest.raises(InvalidObject, match="ownerReferences"):
+        inv.all_workloads()
 
 
 @pytest.mark.parametrize(("objects", "on_owner", "why"), [c[1:] for c in OWNER_CASES], ids=[c[0] for c in OWNER_CASES])

@@ -208,11 +208,24 @@ def image_signature_verification(inv: Inventory) -> CheckResult:
     :func:`signature_verifiers`; names are matched exactly, so a renamed
     installation is not recognised (add a waiver, or an organization test).
     ValidatingAdmissionPolicies count as admission configuration but cannot
-    verify a signature (CEL has no cryptography). Undetermined when a manifest
-    scan has no admission configuration at all among its inputs, or when a
-    live scan may not read webhook configurations.
+    verify a signature (CEL has no cryptography).
+
+    A cluster-level control: it judges only an input that is a cluster
+    (:attr:`~pytest_k8shardening.model.Inventory.is_cluster`: a live scan, a
+    snapshot, ``kubectl get -o yaml`` output). On an application's manifests
+    it is undetermined, saying so: an application's own webhooks say nothing
+    about what the cluster verifies, and a verifier among them is installed
+    only where they are applied. Undetermined too when a cluster input holds
+    no admission configuration at all (``kubectl get`` of other kinds), or
+    when a live scan may not read webhook configurations.
     """
     found, notes = signature_verifiers(inv)
+    if not inv.is_cluster:
+        among = f" (the manifests include {found[0]})" if found else ""
+        return Undetermined("the inputs are application manifests, not a cluster: whether the cluster verifies image "
+                            f"signatures at admission is not in them{among}; scan the live cluster, a snapshot "
+                            "(--k8s-save-snapshot), or `kubectl get validatingwebhookconfigurations,"
+                            "mutatingwebhookconfigurations -A -o yaml` output")
     if found:
         return []
     unreadable = {k: why for k in _WEBHOOK_KINDS if (why := inv.unavailable(k))}
@@ -222,8 +235,9 @@ def image_signature_verification(inv: Inventory) -> CheckResult:
     live = all(read_from_cluster(inv, k) for k in _WEBHOOK_KINDS)
     admission = [o for o in inv.objects if o.kind in ADMISSION_KINDS]
     if not admission and not live:
-        return Undetermined("no admission webhooks among the inputs; scan the live cluster, or add its "
-                            "webhook configurations to the manifests")
+        return Undetermined("no admission webhooks among the objects read from the cluster; scan the live "
+                            "cluster, or add its webhook configurations (kubectl get validatingwebhookconfigurations,"
+                            "mutatingwebhookconfigurations -o yaml)")
     if notes:
         return Undetermined("; ".join(notes))
     seen = f"the admission configuration ({_names(admission)})" if admission else "the cluster, which has no " \

@@ -289,13 +289,19 @@ def runtime_socket_mounts(w: Workload) -> CheckResult:
 
 
 def host_ports(c: Container) -> CheckResult:
-    """``ports[*].hostPort`` must be unset or 0 (PSS baseline ``hostPorts``)."""
+    """``ports[*].hostPort`` must be unset or 0 (PSS baseline ``hostPorts``).
+
+    Read as the API server stores the pod: with ``hostNetwork: true`` every
+    port's hostPort defaults to its containerPort, and the message says so.
+    """
     findings = []
     for i, port in enumerate(c.raw.get("ports") or ()):
         hp = mapping(port).get("hostPort")
         if hp not in (None, 0):
-            findings.append(Finding(f"ports[{i}].hostPort={hp} binds a port on the node",
-                                    f"{c.path}.ports[{i}].hostPort"))
+            field = f"{c.path}.ports[{i}].hostPort"
+            why = c.workload.defaults.get(field)
+            findings.append(Finding(f"ports[{i}].hostPort={hp} binds a port on the node" + (f" ({why})" if why else ""),
+                                    field))
     return findings
 
 

@@ -25,10 +25,13 @@ Kubernetes 1.36), named after the upstream check ID. The contract:
 Versions work as upstream's registry: a check's active variant is the last
 one whose minimum version is <= the requested version, and a version newer
 than every variant (``latest``, v1.36, v1.99) is clamped to :data:`LATEST`
-(v1.35, the newest variant in v0.36.3). Nothing is defaulted: the checks see
-the object as written, as the library does (an API server would first
-default a sourceless volume to ``emptyDir`` and, with ``hostNetwork``,
-each ``hostPort`` to its ``containerPort``).
+(v1.35, the newest variant in v0.36.3). The checks see the pod as the API
+server stores it, which is what admission judges: the
+:class:`~pytest_k8shardening.model.Workload` applies the two defaults that
+change verdicts (a volume naming no source is an ``emptyDir``; with
+``hostNetwork`` each unset ``hostPort`` is its ``containerPort``), where the
+library alone, given the pod as written, would forbid the first and allow
+the second.
 
 :data:`CHECKS` maps each check ID to its level, function, overriding check
 and versions; :func:`level_checks`, :func:`evaluate` and :func:`aggregate`

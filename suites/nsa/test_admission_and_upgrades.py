@@ -41,9 +41,12 @@ def test_image_signatures_verified(k8s_cluster: Inventory) -> None:
 
     Looks for the admission webhooks of known verifiers, by exact names
     (checks/admission.py lists them). Kyverno counts only with a verifyImages
-    policy among the inputs, Gatekeeper only with Ratify. A manifest scan
-    without admission configuration is skipped, not failed. Kubescape and
-    Trivy have no equivalent automated control.
+    policy among the inputs, Gatekeeper only with Ratify. A cluster-level
+    control: it judges an input that is a cluster (a live scan, a snapshot,
+    ``kubectl get -o yaml`` output); application manifests are skipped,
+    saying why, since an application's own webhooks say nothing about what
+    the cluster verifies. Kubescape and Trivy have no equivalent automated
+    control.
     """
     assert_compliant(admission.image_signature_verification(k8s_cluster))
 

@@ -139,8 +139,9 @@ def test_cloud_metadata_blocked(k8s_namespace: Namespace, k8s_cluster: Inventory
                 "components need (the API server, DNS upstreams).",
 )
 @pytest.mark.k8s_select(namespaces=["kube-system"], include_system=True,
-                        empty_reason="kube-system is not among the inputs: scan the live cluster, or give "
-                                     "kube-system's manifests")
+                        empty_reason="kube-system is not among the namespaces judged: scan the live cluster, or "
+                                     "give kube-system's manifests (an application's objects there, such as a "
+                                     "leader-election Role, do not make it the application's)")
 def test_kube_system_egress(k8s_namespace: Namespace, k8s_cluster: Inventory) -> None:
     """The guide: NetworkPolicies on kube-system limit the Internet access of its powerful components.
 
