@@ -228,22 +228,29 @@ class K8sSession:
         return res
 
     def save_snapshot(self, path: Path) -> None:
-        """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline."""
+        """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline.
+
+        Private (0600), written all or nothing beside the target, and without
+        the values the credential checks flag (each replaced by a stand-in they
+        flag the same way, so the offline verdicts are the live ones).
+        """
         from .live import DEFAULT_KINDS
+        from .redact import redact_credentials
+        from .safeio import atomic_write
 
         inv = self.inventory
         assert inv is not None
         inv.ensure(*DEFAULT_KINDS)
         doc = {"apiVersion": "v1", "kind": "List", "metadata": {},
-               "items": [o.raw for o in inv.objects] + [inv.status_object()]}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+               "items": [redact_credentials(o.raw) for o in inv.objects] + [inv.status_object()]}
+
+        def write(fh: Any) -> None:
             if path.suffix == ".json":
                 json.dump(doc, fh)
             else:
                 yaml.dump(doc, fh, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
-        os.replace(tmp, path)
+
+        atomic_write(path, write, private=True)
 
     # -- hooks -----------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
