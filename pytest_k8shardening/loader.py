@@ -26,8 +26,8 @@ import yaml
 from .model import InvalidObject, Inventory, K8sObject, Scope, Source
 from .safeio import read_regular_file
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "ManifestError", "load_inventory", "load_paths", "parse_text",
-           "make_object", "read_stdin"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "Document", "ManifestError", "load_inventory", "load_paths",
+           "make_object", "objects_of", "parse_documents", "parse_text", "read_stdin"]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_NODES = 2_000_000
@@ -37,9 +37,44 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 REDACTED = "<redacted>"
 
 try:  # libyaml is ~10x faster; fall back to the pure-Python loader.
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader, reading scalars the way the API server's decoder does.
+
+    The API server decodes YAML with go-yaml v2 into untyped JSON: an unquoted
+    date stays the string it was written as (PyYAML would build a ``date``, and
+    raise on ``2024-13-45``), and the YAML 1.1 value key ``=`` is the string
+    ``"="`` (PyYAML has no constructor for it; a widely used CRD's enum has it).
+    A mapping key given twice keeps its last value, as JSON decoding does, and is
+    recorded in ``duplicates`` so the run can warn about it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            seen: set[str] = set()
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen and k.value != "<<":
+                        self.duplicates.append((k.start_mark.line + 1, k.value))
+                    seen.add(k.value)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+
+def _as_written(loader: yaml.BaseLoader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_written)
+_Loader.add_constructor("tag:yaml.org,2002:value", _as_written)
 
 
 class ManifestError(Exception):
@@ -49,33 +84,19 @@ class ManifestError(Exception):
 def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
                max_nodes: int = DEFAULT_MAX_NODES, stdin: BinaryIO | bytes | None = None,
                ) -> tuple[list[K8sObject], list[str]]:
-    """Read every manifest under ``paths`` (``-`` is stdin: ``stdin`` if given, else the process's).
+    """Read every manifest under ``paths`` (``-`` is stdin: ``stdin`` if given, else the process's), strictly.
 
     Returns the objects and the list of files read, in a stable order
-    (directories are walked sorted).
+    (directories are walked sorted). The first input error is raised; use
+    :func:`pytest_k8shardening.repository.scan` to collect them all instead.
     """
-    objects: list[K8sObject] = []
-    files: list[str] = []
-    for arg in paths:
-        if arg == "-":
-            if stdin is None:
-                data = read_stdin(max_bytes)
-            elif isinstance(stdin, bytes):
-                data = stdin
-            else:
-                data = stdin.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise ManifestError(f"<stdin>: input is larger than {max_bytes} bytes (raise k8s_max_file_size)")
-            objects.extend(parse_text(_decode(data, "<stdin>"), "<stdin>", max_nodes=max_nodes))
-            files.append("<stdin>")
-            continue
-        path = Path(arg)
-        if not path.exists():
-            raise ManifestError(f"{arg}: no such file or directory")
-        for file in _expand(path):
-            objects.extend(_load_file(file, max_bytes=max_bytes, max_nodes=max_nodes))
-            files.append(str(file))
-    return objects, files
+    from .repository import scan
+
+    result = scan(paths, max_bytes=max_bytes, max_nodes=max_nodes, stdin=stdin)
+    if result.errors:
+        err = result.errors[0]
+        raise ManifestError(f"{err.path}: {err.message}")
+    return result.objects, result.files
 
 
 def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -89,32 +110,12 @@ def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
         return b""
 
 
-def _expand(path: Path) -> Iterator[Path]:
-    if path.is_file():
-        yield path
-        return
-    if not path.is_dir():
-        raise ManifestError(f"{path}: not a regular file or directory")
+def _load_bytes(file: Path, max_bytes: int) -> bytes:
+    """A file's bytes, refusing one larger than ``max_bytes``."""
     try:
-        for root, dirs, names in os.walk(path, onerror=_raise):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names):
-                if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
-                    yield Path(root) / name
-    except OSError as exc:
-        raise ManifestError(f"{exc.filename or path}: cannot read directory: {exc.strerror}") from None
-
-
-def _raise(exc: OSError) -> None:
-    raise exc
-
-
-def _load_file(file: Path, *, max_bytes: int, max_nodes: int) -> list[K8sObject]:
-    try:
-        data = read_regular_file(file, max_bytes)  # regular files only; the limit counts bytes read
+        return read_regular_file(file, max_bytes)  # regular files only; the limit counts bytes read
     except OSError as exc:
         raise ManifestError(f"{file}: cannot read: {exc.strerror}") from None
-    return parse_text(_decode(data, str(file)), str(file), max_nodes=max_nodes, is_json=file.suffix == ".json")
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -124,8 +125,24 @@ def _decode(data: bytes, name: str) -> str:
         raise ManifestError(f"{name}: not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_text(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES, is_json: bool = False) -> list[K8sObject]:
-    """Parse one file's text into objects. ``name`` appears in every error."""
+def parse_text(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES, is_json: bool = False,
+               warnings: list[str] | None = None) -> list[K8sObject]:
+    """Parse one file's text into objects. ``name`` appears in every error.
+
+    Strict: every document must be a Kubernetes object. Duplicate mapping keys
+    are appended to ``warnings`` (when given) as ``name:line: ...`` lines.
+    """
+    return [obj for doc in parse_documents(text, name, max_nodes=max_nodes, is_json=is_json, warnings=warnings)
+            for obj in objects_of(doc, name)]
+
+
+#: One parsed document: its data, its index in the file (from 1), its first line, and its node.
+Document = tuple[Any, int, int | None, yaml.Node | None]
+
+
+def parse_documents(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES, is_json: bool = False,
+                    warnings: list[str] | None = None) -> Iterator[Document]:
+    """The documents of one file's text (empty ones left out), raising :class:`ManifestError` on bad syntax."""
     if is_json or text.lstrip().startswith(("{", "[")):
         try:
             doc = json.loads(text)
@@ -133,11 +150,18 @@ def parse_text(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES, is_j
             if is_json:
                 raise ManifestError(f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         else:
-            return list(_objects_from_document(doc, name, 1, None, None))
-    return list(_parse_yaml(text, name, max_nodes))
+            yield doc, 1, 1, None
+            return
+    yield from _parse_yaml(text, name, max_nodes, warnings)
 
 
-def _parse_yaml(text: str, name: str, max_nodes: int) -> Iterator[K8sObject]:
+def objects_of(doc: Document, name: str) -> Iterator[K8sObject]:
+    """The Kubernetes objects of one parsed document (a ``List`` gives its items)."""
+    data, index, line, node = doc
+    return _objects_from_document(data, name, index, line, node)
+
+
+def _parse_yaml(text: str, name: str, max_nodes: int, warnings: list[str] | None = None) -> Iterator[Document]:
     # Without an anchor (&) there is no alias, so a document's expanded size is its written
     # size; and every node takes at least a character, so a shorter text cannot reach
     # max_nodes. The guard (a walk of every node) is then skipped: a fifth of the parse time.
@@ -158,9 +182,15 @@ def _parse_yaml(text: str, name: str, max_nodes: int) -> Iterator[K8sObject]:
                 data = loader.construct_document(node)
             except yaml.YAMLError as exc:
                 raise ManifestError(f"{name}: document {doc_index or 1}: invalid YAML: {_yaml_message(exc)}") from None
+            if loader.duplicates:
+                if warnings is not None:
+                    warnings.extend(f"{name}:{line}: key {key!r} is given twice in one mapping; the last value is "
+                                    "used (as the API server's decoding does; kubectl --validate=strict refuses it)"
+                                    for line, key in loader.duplicates)
+                loader.duplicates.clear()
             if data is None:  # an empty document, e.g. a trailing '---'
                 continue
-            yield from _objects_from_document(data, name, doc_index, node.start_mark.line + 1, node)
+            yield data, doc_index, node.start_mark.line + 1, node
     finally:
         loader.dispose()
 
@@ -310,19 +340,41 @@ def redact_secret(raw: dict[str, Any]) -> dict[str, Any]:
 
 def load_inventory(paths: Iterable[str], scope: Scope, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    max_nodes: int = DEFAULT_MAX_NODES, stdin: bytes | None = None) -> Inventory:
-    """Read ``paths`` into an :class:`Inventory`, validating every workload.
+    """Read ``paths`` into an :class:`Inventory`, validating every workload, strictly.
 
     Raises :class:`ManifestError` on any problem, including an empty target.
     """
-    paths = list(paths)
-    objects, files = load_paths(paths, max_bytes=max_bytes, max_nodes=max_nodes, stdin=stdin)
-    if not files:
-        raise ManifestError(f"{', '.join(paths)}: no manifest files (*.yaml, *.yml, *.json) found")
-    if not objects:
-        raise ManifestError(f"{', '.join(paths)}: no Kubernetes objects found in {len(files)} file(s)")
-    inventory = Inventory(objects, sources=files, scope=scope)
+    from .repository import scan
+
+    result = scan(paths, max_bytes=max_bytes, max_nodes=max_nodes, stdin=stdin)
+    if result.errors:
+        raise ManifestError("; ".join(e.describe() for e in result.errors))
+    return inventory_of(result, list(paths), scope)
+
+
+def inventory_of(result: Any, paths: list[str], scope: Scope) -> Inventory:
+    """The :class:`Inventory` of a :class:`~pytest_k8shardening.repository.Scan`; an empty one is an error."""
+    if not result.objects:
+        problems = "; ".join(e.describe() for e in result.errors)
+        if problems:
+            raise ManifestError(problems + ("" if len(result.errors) == 1 else
+                                            f" ({len(result.errors)} inputs could not be read, nothing else to scan)"))
+        if not result.files and not result.left_out:
+            raise ManifestError(f"{', '.join(paths)}: no manifest files (*.yaml, *.yml, *.json) found")
+        read = len(result.files) + len(result.left_out)
+        raise ManifestError(f"{', '.join(paths)}: no Kubernetes objects found in {read} file(s)"
+                            + _left_out_hint(result.left_out))
+    inventory = Inventory(result.objects, sources=result.files, scope=scope)
     validate(inventory)
     return inventory
+
+
+def _left_out_hint(left_out: list[Any]) -> str:
+    if not left_out:
+        return ""
+    shown = "; ".join(f"{x.path}: {x.reason}" for x in left_out[:5])
+    more = f" (+{len(left_out) - 5} more)" if len(left_out) > 5 else ""
+    return f" (left out: {shown}{more})"
 
 
 def validate(inventory: Inventory) -> None:

@@ -116,6 +116,15 @@ def add_options(parser: pytest.Parser) -> None:
         "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
         help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
     )
+    group.addoption(
+        "--k8s-helm-values", action="append", dest="k8s_helm_values", metavar="[CHART=]FILE", default=None,
+        help="Values file for the Helm charts found in the target (helm template --values); CHART=FILE applies "
+             "it to the chart in folder CHART only. Repeatable.",
+    )
+    group.addoption(
+        "--k8s-helm-set", action="append", dest="k8s_helm_set", metavar="KEY=VALUE", default=None,
+        help="A value for the Helm charts found in the target (helm template --set). Repeatable.",
+    )
     parser.addini("k8s_manifests", "Manifest files or directories to check (relative to the ini file).",
                   type="paths", default=[])
     parser.addini("k8s_namespaces", "Only check objects in these namespaces (globs).", type="args", default=[])
@@ -147,6 +156,14 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_allowed_registries", "Image registries (globs over registry/repository) the org allows.",
                   type="args", default=[])
     parser.addini("k8s_required_labels", "Label keys every workload must carry.", type="args", default=[])
+    parser.addini("k8s_helm_values", "Values files for the Helm charts found ([CHART=]FILE).", type="args",
+                  default=[])
+    parser.addini("k8s_helm_set", "KEY=VALUE pairs for the Helm charts found (helm template --set).", type="args",
+                  default=[])
+    parser.addini("k8s_helm", "The helm command that renders charts (default: helm on PATH, else the one "
+                              "scripts/build-helm.sh cached).", default="")
+    parser.addini("k8s_kustomize", "The command that renders kustomizations: a kustomize or kubectl binary "
+                                   "(default: kustomize on PATH, else kubectl).", default="")
     parser.addini("k8s_system_workloads",
                   "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
                   type="args", default=[])
@@ -232,6 +249,10 @@ class Settings:
     fail_on: str | None = None
     min_score: float | None = None
     group_by: str = "resource"
+    helm_values: tuple[str, ...] = ()
+    helm_set: tuple[str, ...] = ()
+    helm: str | None = None
+    kustomize: str | None = None
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_response_size: int = DEFAULT_MAX_RESPONSE_BYTES
@@ -295,6 +316,10 @@ class Settings:
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
                                         else None),
             group_by=_group_by(opt.k8s_group_by or config.getini("k8s_group_by") or "resource"),
+            helm_values=tuple(opt.k8s_helm_values or config.getini("k8s_helm_values")),
+            helm_set=tuple(opt.k8s_helm_set or config.getini("k8s_helm_set")),
+            helm=config.getini("k8s_helm") or None,
+            kustomize=config.getini("k8s_kustomize") or None,
             min_score=opt.k8s_min_score if opt.k8s_min_score is not None else (
                 _score(config.getini("k8s_min_score")) if config.getini("k8s_min_score") else None),
             request_timeout=_positive(config, "k8s_request_timeout", float),

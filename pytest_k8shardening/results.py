@@ -728,6 +728,11 @@ class ResultsCollector:
             src = t["sources"]
             where = ", ".join(src) if len(src) <= 3 else f"{len(src)} files"
             tr.write_line(f"target: {t['objects']} objects read from {where}")
+            if t.get("inputs"):
+                from .repository import describe_inputs
+
+                for line in describe_inputs(t["inputs"], verbose=self.config.get_verbosity() > 0):
+                    tr.write_line(line)
             tr.write_line(f"scope: {t['scope']}")
             if t["out_of_scope"]:
                 left = ", ".join(f"{ns} ({n})" for ns, n in t["out_of_scope"].items())

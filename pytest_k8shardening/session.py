@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .loader import ManifestError, load_inventory
+from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
 
@@ -36,26 +36,30 @@ WORKER_ENCODE_KEY = "k8shardening_encode_results"
 STDIN_KEY = pytest.StashKey[bytes]()
 
 
-def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
+def _write_worker_snapshot(inv: Inventory, path: Path, input_errors: list[Any]) -> None:
     doc = {
         "sources": inv.sources,
         "fetched": sorted(inv.fetched),
         "unavailable": inv.unavailable_kinds,
+        "input_errors": [e.as_dict() for e in input_errors],
         "objects": [[o.raw, o.source.file, o.source.line, o.source.document, o.source.unit] for o in inv.objects],
     }
     with path.open("w", encoding="utf-8") as fh:
         json.dump(doc, fh, separators=(",", ":"))
 
 
-def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> Inventory:
+def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[Inventory, list[Any]]:
+    from .repository import InputError
+
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
+    errors = [InputError(e["path"], e["message"], e["line"]) for e in doc.get("input_errors", ())]
     objects = [K8sObject(raw, Source(file, line, document, unit)) for raw, file, line, document, unit in doc["objects"]]
     from .live import DEFAULT_KINDS
 
     return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
                      default_kinds=DEFAULT_KINDS if fetch else (), fetched=doc["fetched"],
-                     unavailable=doc["unavailable"])
+                     unavailable=doc["unavailable"]), errors
 
 
 def _exiting() -> bool:
@@ -89,6 +93,8 @@ class K8sSession:
         self.cluster: Any = None
         self.read_error: str | None = None  # the cluster stopped answering mid-run: exit 4
         self.inventory: Inventory | None = None
+        self.scan: Any = None  # repository.Scan of a manifest target (controller only)
+        self.input_errors: list[Any] = []  # repository.InputError: each becomes a failing item
         self.waivers: list[Any] = []
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
@@ -101,7 +107,8 @@ class K8sSession:
             if workerinput is not None and WORKER_INPUT_KEY in workerinput:
                 self.kubeconfig = workerinput.get(WORKER_KUBECONFIG_KEY) or self.kubeconfig
                 fetch = self._lazy_fetch() if settings.live else None
-                self.inventory = _read_worker_snapshot(workerinput[WORKER_INPUT_KEY], settings, fetch)
+                self.inventory, self.input_errors = _read_worker_snapshot(workerinput[WORKER_INPUT_KEY], settings,
+                                                                          fetch)
             elif settings.live:
                 self._open_live()
             elif settings.manifests:
@@ -111,13 +118,23 @@ class K8sSession:
                         "k8shardening: --k8s-manifests -: standard input was not read, because "
                         "PYTEST_XDIST_WORKER is set in the environment (it marks a pytest-xdist worker, whose "
                         "stdin belongs to xdist); unset it when starting pytest from inside an xdist test")
-                self.inventory = load_inventory(settings.manifests, settings.scope,
-                                                max_bytes=settings.max_file_size,
-                                                stdin=config.stash.get(STDIN_KEY, None))
+                self.inventory = self._scan_manifests(config, settings)
             if self.inventory is not None and not (workerinput and WORKER_INPUT_KEY in workerinput):
                 self._add_hook_objects()
         except (ManifestError, InvalidObject) as exc:
             raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
+
+    def _scan_manifests(self, config: pytest.Config, settings: Settings) -> Inventory:
+        """Read the manifest targets: files, folders, charts, kustomizations (repository.scan)."""
+        from .repository import Renderers, scan
+
+        renderers = Renderers.discover(helm=settings.helm, kustomize=settings.kustomize,
+                                       helm_values=settings.helm_values, helm_set=settings.helm_set)
+        result = scan(settings.manifests, max_bytes=settings.max_file_size, stdin=config.stash.get(STDIN_KEY, None),
+                      renderers=renderers)
+        self.scan = result
+        self.input_errors = list(result.errors)
+        return inventory_of(result, list(settings.manifests), settings.scope)
 
     def _add_hook_objects(self) -> None:
         from .loader import make_object
@@ -229,6 +246,8 @@ class K8sSession:
             "out_of_scope": inv.out_of_scope(),
             "unavailable": inv.unavailable_kinds,
         }
+        if self.scan is not None:
+            summary["inputs"] = self.scan.as_dict()
         if self.cluster is not None:
             summary["requests"] = self.cluster.requests
         return summary
@@ -287,7 +306,7 @@ class K8sSession:
 
                 self.inventory.ensure(*DEFAULT_KINDS)
             self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
-            _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json")
+            _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json", self.input_errors)
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
         # Grouped items: the workers build their result entries (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
@@ -330,6 +349,14 @@ class K8sSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._freeze()  # the xdist controller collects nothing: its inventory is frozen here
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        """Inputs that could not be read fail the run: added after -m/-k deselection, never deselected."""
+        if self.input_errors:
+            from .inputerrors import input_error_items
+
+            items[:0] = input_error_items(session, self.input_errors)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -167,9 +167,9 @@ def test_ini_setting_enables(pytester: pytest.Pytester, app: Path) -> None:
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("kind: Pod\nmetadata: {name: [x\n", "bad.yaml: document 1: invalid YAML"),
-    ("apiVersion: v1\nkind: Pod\n", "bad.yaml: document 1: Pod has no metadata mapping"),
-    ("apiVersion: v1\nmetadata: {name: a}\n", "bad.yaml: document 1: object has no kind"),
+    ("kind: Pod\nmetadata: {name: [x\n", "bad.yaml:3: document 1: invalid YAML"),
+    ("apiVersion: v1\nkind: Pod\n", "bad.yaml:1: document 1: Pod has no metadata mapping"),
+    ("apiVersion: v1\nmetadata: {name: a}\n", "bad.yaml:1: document 1: object has no kind"),
     ("# nothing here\n", "no Kubernetes objects found in 1 file(s)"),
 ])
 def test_bad_input_is_a_usage_error(pytester: pytest.Pytester, content: str, message: str) -> None:
