@@ -79,7 +79,7 @@ def test_symlink_to_dev_zero_is_refused_not_read(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"zero\.yaml: cannot read: a character device, not a regular file"):
         _within(10, lambda: load_paths([str(tmp_path)], max_bytes=1024))
     # named on the command line: refused before any read
-    with pytest.raises(ManifestError, match="not a regular file or directory"):
+    with pytest.raises(ManifestError, match=r"zero\.yaml: cannot read: a character device, not a regular file"):
         _within(10, lambda: load_paths([str(tmp_path / "zero.yaml")]))
 
 
@@ -123,15 +123,31 @@ def test_directory_and_socket_are_refused(tmp_path: Path) -> None:
             _within(10, lambda: load_paths([str(tmp_path)]))
 
 
-def test_fifo_in_a_folder_end_to_end_is_exit_4(tmp_path: Path) -> None:
+def test_fifo_or_device_in_a_folder_is_an_error_result_never_a_hang(tmp_path: Path) -> None:
     target = tmp_path / "manifests"
     target.mkdir()
     (target / "pod.yaml").write_text(POD)
     os.mkfifo(target / "stuck.yaml")
-    proc = _run(["--k8s-manifests", str(target)], tmp_path, timeout=120)
-    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "stuck.yaml: cannot read: a FIFO" in proc.stderr
+    (target / "zero.yaml").symlink_to("/dev/zero")
+    proc = _run(["--k8s-manifests", str(target), "-m", "nsa"], tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]  # the input errors fail the run
+    for name, what in (("stuck.yaml", "a FIFO (named pipe)"), ("zero.yaml", "a character device")):
+        assert f"input not scanned: {target / name}: cannot read: {what}, not a regular file" in proc.stdout
+        assert f"FAILED k8shardening/inputs::{target / name}" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_named_fifo_or_device_is_a_usage_error(tmp_path: Path, kind: str) -> None:
+    named = tmp_path / "named.yaml"
+    if kind == "fifo":
+        os.mkfifo(named)
+    else:
+        named.symlink_to("/dev/zero")
+    proc = _run(["--k8s-manifests", str(named)], tmp_path, timeout=120)
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"ERROR: k8shardening: cannot read the target: {named}: cannot read: a " in proc.stderr
+    assert "not a regular file; only regular files are read" in proc.stderr
 
 
 # -- 5b: expansion bounded in bytes; duplicate container names refused ----------------------------------------
