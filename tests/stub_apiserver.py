@@ -22,6 +22,8 @@ import yaml
 
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "platform": "linux/amd64"}
 EMPTY_LIST = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": []}
+NODES = {**EMPTY_LIST, "items": [{"metadata": {"name": "node-1", "uid": "u1"}, "status": {"nodeInfo": {
+    "kubeletVersion": "v1.33.1"}}}]}
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -51,11 +53,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         srv = self.server
         srv.requests.append(self.path)
         if not self.path.startswith(srv.target):
-            self._json(VERSION if self.path == "/version" else EMPTY_LIST)
+            self._json(VERSION if self.path == "/version" else NODES if self.path.startswith("/api/v1/nodes?")
+                       else EMPTY_LIST)
             return
         getattr(self, "_" + srv.behaviour)()
 

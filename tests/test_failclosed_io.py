@@ -22,11 +22,23 @@ import pytest
 import yaml
 
 from pytest_k8shardening.checks import secrets
-from pytest_k8shardening.loader import DEFAULT_MAX_EXPANDED_BYTES, ManifestError, _guard_size, load_inventory, \
-    load_paths, parse_text
+from pytest_k8shardening.loader import (
+    DEFAULT_MAX_EXPANDED_BYTES,
+    ManifestError,
+    _guard_size,
+    load_inventory,
+    load_paths,
+    parse_text,
+)
 from pytest_k8shardening.model import Container, Inventory, Scope, Workload
 from pytest_k8shardening.redact import LITERAL, redact_credentials, stand_in
-from pytest_k8shardening.safeio import InputRefused, OutputRefused, atomic_write, check_outputs, read_regular_file
+from pytest_k8shardening.safeio import (
+    InputRefused,
+    OutputRefused,
+    atomic_write,
+    check_outputs,
+    read_regular_file,
+)
 from pytest_k8shardening.session import K8sSession
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,6 +272,20 @@ def test_report_over_the_waiver_file_or_ini_file_is_refused(tmp_path: Path, targ
     assert ini.read_text() == "[pytest]\n" and waivers.read_text() == "waivers: []\n"
 
 
+def test_snapshot_over_the_kubeconfig_is_refused_before_connecting(tmp_path: Path) -> None:
+    kc = tmp_path / "kubeconfig"
+    text = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
+    kc.write_text(text)
+    proc = _run(["--k8s-kubeconfig", str(kc), "--k8s-save-snapshot", str(kc)], tmp_path)
+    _refused(proc, "--k8s-save-snapshot", kc, "is an input of this run")
+    env = {**os.environ, "KUBECONFIG": f"{tmp_path / 'other'}{os.pathsep}{kc}"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--k8s-context", "prod",
+                           "--k8s-save-snapshot", str(kc)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env=env)
+    _refused(proc, "--k8s-save-snapshot", kc, "is an input of this run")
+    assert kc.read_text() == text
+
+
 def test_report_path_that_is_a_folder_or_a_fifo_is_refused(tmp_path: Path, target: Path) -> None:
     proc = _run(["--k8s-manifests", str(target), "--k8s-report-json", str(tmp_path)], tmp_path)
     _refused(proc, "--k8s-report-json", tmp_path, "is a directory")
@@ -437,8 +463,8 @@ def test_redacted_objects_keep_every_verdict_and_no_value() -> None:
         assert kept in text, kept
     # a config file with a flagged line is replaced whole, line for line (a key's body is on unflagged lines)
     config = after.get("ConfigMap", "shop", "cfg").raw["data"]["app.yaml"]  # type: ignore[union-attr]
-    assert config.splitlines() == ["#", "#", f"password: {LITERAL}", "https://redacted:k8shardening-redacted@"
-                                   "redacted.invalid", "", "#"]
+    url = "https://redacted:k8shardening-redacted@redacted.invalid"
+    assert config.splitlines() == ["#", "#", f"password: {LITERAL}", url, "", "#"]
     assert LITERAL in text
     assert json.loads(raws[2]["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
     assert _verdicts(before)[0][1]  # the original objects are untouched

@@ -153,3 +153,17 @@ def test_reader_body_cap_is_exact(tmp_path: Path) -> None:
         assert _cluster(srv, tmp_path, max_response_bytes=body).version()["minor"] == "33"
         with pytest.raises(live.ClusterAccessError, match=f"larger than {body - 1} bytes"):
             _cluster(srv, tmp_path, max_response_bytes=body - 1).version()
+
+
+def test_one_kubelet_not_answering_skips_its_tests_and_the_run_goes_on(tmp_path: Path) -> None:
+    with stub_apiserver("silent", "/api/v1/nodes/node-1/proxy/configz") as srv:
+        proc, took = _scan(kubeconfig_for(srv, tmp_path / "kc"), tmp_path, *LIMITS, "--k8s-report-json", "r.json",
+                           "-rs")
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "cannot read the cluster" not in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    kubelet = [r for r in doc["results"] if (r.get("resource") or {}).get("kind") == "KubeletConfiguration"]
+    assert kubelet and all(r["outcome"] == "skipped" for r in kubelet)
+    assert all("cannot read the kubelet configuration of node node-1: GET /api/v1/nodes/node-1/proxy/configz on "
+               in r["message"] and "no complete answer within 2 s" in r["message"] for r in kubelet), kubelet[0]
+    assert took < 25, took
