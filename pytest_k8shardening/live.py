@@ -13,7 +13,7 @@ it are skipped with that reason.
 Nothing a server does can hang the run or exhaust its memory: every request
 (connection, headers, whole body and retries) has a wall-clock deadline
 (``k8s_request_timeout``, 30 s), all requests together another
-(``k8s_read_timeout``, 10 min), a response body is read in chunks up to a
+(``k8s_read_timeout``, 30 min), a response body is read in chunks up to a
 cap (``k8s_max_response_size``, 128 MiB, counted after gzip decoding), and a
 ``continue`` token seen twice stops the listing. Each is a
 :class:`ClusterAccessError`, i.e. a usage error (exit 4) naming the request.
@@ -43,7 +43,7 @@ PROBE_API_VERSION = "k8shardening.io/v1"
 #: Seconds one request may take, from connecting to the last byte, retries included.
 DEFAULT_REQUEST_TIMEOUT = 30.0
 #: Seconds all the requests of a run may take together.
-DEFAULT_READ_TIMEOUT = 600.0
+DEFAULT_READ_TIMEOUT = 1800.0  # thousands of nodes each answer a /configz request
 #: Bytes of one response body (after gzip decoding): a page of 500 pods is ~5 MiB.
 DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024
 _CONNECT_TIMEOUT = 10.0

@@ -59,7 +59,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--k8s-read-timeout", action="store", dest="k8s_read_timeout", metavar="SECONDS", default=None,
-        help="Live: seconds all requests of the run may take together (default 600).",
+        help="Live: seconds all requests of the run may take together (default 1800).",
     )
     group.addoption(
         "--k8s-max-response-size", action="store", dest="k8s_max_response_size", metavar="BYTES", default=None,
