@@ -25,6 +25,7 @@ import contextlib
 import functools
 import gc
 import json
+import os
 import ssl
 import threading
 import time
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .loader import redact_secret
+from .safeio import InputRefused, ensure_regular
 
 __all__ = ["DEFAULT_KINDS", "DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_READ_TIMEOUT", "DEFAULT_REQUEST_TIMEOUT",
            "RESOURCES", "ClusterAccessError", "LiveCluster", "RequestTimeout", "Resource", "connect"]
@@ -202,6 +204,14 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
 
     cfg = client.Configuration()
     try:
+        if not in_cluster:  # the client would block on a FIFO, or read a device without end
+            default = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+            for f in [kubeconfig] if kubeconfig else default.split(os.pathsep):
+                try:
+                    ensure_regular(f)
+                except InputRefused as exc:
+                    raise ClusterAccessError(f"cannot load the cluster credentials (kubeconfig): {f}: "
+                                             f"{exc.strerror}") from None
         if in_cluster:
             config.load_incluster_config(client_configuration=cfg)
             where = "in-cluster service account"

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["InputRefused", "OutputRefused", "atomic_write", "check_outputs", "read_regular_file", "write_error"]
+__all__ = ["InputRefused", "OutputRefused", "atomic_write", "check_outputs", "ensure_regular", "read_regular_file",
+           "write_error"]
 
 _CHUNK = 1024 * 1024
 
@@ -76,6 +77,17 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def ensure_regular(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputRefused` when ``path`` exists and is not a regular file (for files another
+    library opens: a kubeconfig that is a FIFO would block it, a device feed it without end)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: the reader says so in its own words
+    if not stat.S_ISREG(mode):
+        raise InputRefused(errno.EINVAL, f"{_kind(mode)}, not a regular file; only regular files are read")
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:

@@ -515,3 +515,22 @@ def test_container_and_workload_views_of_redacted_objects_are_unchanged() -> Non
     b = Workload(make_object(redact_credentials(raw), "x", Source(None)))
     assert [(c.id, c.path) for c in a.containers] == [(c.id, c.path) for c in b.containers]
     assert all(isinstance(c, Container) for c in b.containers)
+
+
+# -- other inputs another reader opens: waiver file, kubeconfig ------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_waiver_file_and_kubeconfig_must_be_regular_files(tmp_path: Path, target: Path, kind: str) -> None:
+    odd = tmp_path / "odd.yaml"
+    if kind == "fifo":
+        os.mkfifo(odd)
+    else:
+        odd.symlink_to("/dev/zero")
+    what = "a FIFO (named pipe)" if kind == "fifo" else "a character device"
+    proc = _run(["--k8s-manifests", str(target), "--k8s-waivers", str(odd)], tmp_path, timeout=60)
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert f"invalid waivers: {odd}: cannot read: {what}, not a regular file" in proc.stderr
+    proc = _run(["--k8s-kubeconfig", str(odd)], tmp_path, timeout=60)
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert f"cannot load the cluster credentials (kubeconfig): {odd}: {what}, not a regular file" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
