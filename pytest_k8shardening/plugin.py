@@ -158,7 +158,9 @@ def _check_outputs(config: pytest.Config, settings: Settings) -> None:
     if not outputs:
         return
     manifests = [m for m in settings.manifests if m != "-"]
-    inputs: list[Any] = [*manifests, settings.kubeconfig, settings.kind_config, settings.waivers, config.inipath]
+    values = [part for v in settings.helm_values for part in (v, v.partition("=")[2])]  # [CHART=]FILE
+    inputs: list[Any] = [*manifests, *values, settings.kubeconfig, settings.kind_config, settings.waivers,
+                         config.inipath]
     if settings.live and not settings.kubeconfig:
         inputs += os.environ.get("KUBECONFIG", "").split(os.pathsep)
         inputs.append(os.path.expanduser("~/.kube/config"))

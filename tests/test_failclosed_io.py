@@ -286,6 +286,16 @@ def test_snapshot_over_the_kubeconfig_is_refused_before_connecting(tmp_path: Pat
     assert kc.read_text() == text
 
 
+def test_report_over_a_helm_values_file_is_refused(tmp_path: Path, target: Path) -> None:
+    values = tmp_path / "prod-values.yaml"
+    values.write_text("replicas: 2\n")
+    for arg in (str(values), f"shop={values}"):
+        proc = _run(["--k8s-manifests", str(target), "--k8s-helm-values", arg, "--k8s-report-json", str(values)],
+                    tmp_path)
+        _refused(proc, "--k8s-report-json", values, "is an input of this run")
+    assert values.read_text() == "replicas: 2\n"
+
+
 def test_report_path_that_is_a_folder_or_a_fifo_is_refused(tmp_path: Path, target: Path) -> None:
     proc = _run(["--k8s-manifests", str(target), "--k8s-report-json", str(tmp_path)], tmp_path)
     _refused(proc, "--k8s-report-json", tmp_path, "is a directory")
