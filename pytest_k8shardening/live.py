@@ -9,13 +9,25 @@ live object looks exactly like the same object in a manifest.
 What cannot be read is recorded, never guessed: a 403 or 404 on a kind marks
 the kind unavailable with the server's own message, and the tests that need
 it are skipped with that reason.
+
+Nothing a server does can hang the run or exhaust its memory: every request
+(connection, headers, whole body and retries) has a wall-clock deadline
+(``k8s_request_timeout``, 30 s), all requests together another
+(``k8s_read_timeout``, 30 min), a response body is read in chunks up to a
+cap (``k8s_max_response_size``, 128 MiB, counted after gzip decoding), and a
+``continue`` token seen twice stops the listing. Each is a
+:class:`ClusterAccessError`, i.e. a usage error (exit 4) naming the request.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import json
+import os
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +36,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from .loader import redact_secret
+from .safeio import InputRefused, ensure_regular
 
-__all__ = ["DEFAULT_KINDS", "RESOURCES", "ClusterAccessError", "LiveCluster", "Resource", "connect"]
+__all__ = ["DEFAULT_KINDS", "DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_READ_TIMEOUT", "DEFAULT_REQUEST_TIMEOUT",
+           "RESOURCES", "ClusterAccessError", "LiveCluster", "RequestTimeout", "Resource", "connect"]
 
 PROBE_API_VERSION = "k8shardening.io/v1"
+#: Seconds one request may take, from connecting to the last byte, retries included.
+DEFAULT_REQUEST_TIMEOUT = 30.0
+#: Seconds all the requests of a run may take together.
+DEFAULT_READ_TIMEOUT = 1800.0  # thousands of nodes each answer a /configz request
+#: Bytes of one response body (after gzip decoding): a page of 500 pods is ~5 MiB.
+DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024
+_CONNECT_TIMEOUT = 10.0
+_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +123,10 @@ class ClusterAccessError(Exception):
     """The cluster cannot be read at all (unreachable, credentials rejected)."""
 
 
+class RequestTimeout(ClusterAccessError):
+    """One request had no complete answer within ``k8s_request_timeout`` (the whole read may go on)."""
+
+
 class _Unavailable(Exception):
     def __init__(self, reason: str, *, not_served: bool = False) -> None:
         super().__init__(reason)
@@ -118,13 +144,85 @@ OPTIONAL_KINDS: frozenset[str] = frozenset({
 })
 
 
-def connect(*, kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False) -> LiveCluster:
+class _Late(Exception):
+    """The deadline passed before the answer was complete."""
+
+
+class _TooLarge(Exception):
+    """The body is longer than the cap."""
+
+
+def _bounded(work: Callable[[threading.Event, dict[str, Any]], Any], seconds: float) -> Any:
+    """``work(cancel, state)`` in a thread, given ``seconds``: raises :class:`_Late` after that.
+
+    Socket timeouts bound each read, not their sum: a server dripping a byte
+    every few seconds (headers included) never trips them. So the request
+    runs in a daemon thread and is abandoned at the deadline: ``cancel`` is
+    set and the response in ``state["raw"]``, if any, shut down so the thread
+    ends too.
+    """
+    box: dict[str, Any] = {}
+    cancel = threading.Event()
+    state: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work(cancel, state)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="k8shardening-get", daemon=True)
+    thread.start()
+    thread.join(max(seconds, 0.0))
+    if thread.is_alive():
+        cancel.set()
+        raw = state.get("raw")
+        if raw is not None and hasattr(raw, "shutdown"):  # urllib3 >= 2.3; the thread is a daemon either way
+            with contextlib.suppress(Exception):
+                raw.shutdown()
+        raise _Late
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _read_body(raw: Any, cap: int, cancel: threading.Event, deadline: float) -> bytes:
+    """Read a urllib3 response body in chunks: at most ``cap`` bytes (decoded), until ``deadline``."""
+    length = raw.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > cap and not raw.headers.get("Content-Encoding"):
+        raise _TooLarge
+    read = getattr(raw, "read1", None) or raw.read
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if cancel.is_set() or time.monotonic() > deadline:
+            raise _Late
+        chunk = read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > cap:
+            raise _TooLarge
+        chunks.append(chunk)
+
+
+def connect(*, kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False,
+            request_timeout: float = DEFAULT_REQUEST_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
+            max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> LiveCluster:
     """A :class:`LiveCluster` from a kubeconfig (and context) or the pod's service account."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
     cfg = client.Configuration()
     try:
+        if not in_cluster:  # the client would block on a FIFO, or read a device without end
+            default = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+            for f in [kubeconfig] if kubeconfig else default.split(os.pathsep):
+                try:
+                    ensure_regular(f)
+                except InputRefused as exc:
+                    raise ClusterAccessError(f"cannot load the cluster credentials (kubeconfig): {f}: "
+                                             f"{exc.strerror}") from None
         if in_cluster:
             config.load_incluster_config(client_configuration=cfg)
             where = "in-cluster service account"
@@ -136,25 +234,58 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
         raise ClusterAccessError(f"cannot load the cluster credentials ({'in-cluster' if in_cluster else 'kubeconfig'}): "
                                  f"{exc}") from None
     cfg.retries = False
-    return LiveCluster(client.ApiClient(cfg), where)
+    return LiveCluster(client.ApiClient(cfg), where, request_timeout=request_timeout, read_timeout=read_timeout,
+                       max_response_bytes=max_response_bytes)
 
 
 class LiveCluster:
-    """GETs against one API server, with timeouts and retries on transient errors."""
+    """GETs against one API server, with deadlines, a body cap, and retries on transient errors."""
 
-    def __init__(self, api: Any, where: str, *, timeout: tuple[float, float] = (10.0, 120.0),
+    def __init__(self, api: Any, where: str, *, request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+                 read_timeout: float = DEFAULT_READ_TIMEOUT, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  attempts: int = 4, page_size: int = 500) -> None:
         self.api = api
         self.where = where
         self.server: str = api.configuration.host
-        self.timeout = timeout
+        self.request_timeout = request_timeout
+        self.read_timeout = read_timeout
+        self.max_response_bytes = max_response_bytes
+        self.timeout = (min(_CONNECT_TIMEOUT, request_timeout), request_timeout)  # per socket operation
         self.attempts = attempts
         self.page_size = page_size
         self.requests = 0
+        self.spent = 0.0  # seconds in requests so far, against read_timeout
         self._discovered: dict[str, Resource] | None = None
 
     # -- HTTP ------------------------------------------------------------
+    def _budget(self, what: str) -> float:
+        """Seconds the next request may take: the request timeout, or what is left of the read timeout."""
+        left = self.read_timeout - self.spent
+        if left <= 0:
+            raise ClusterAccessError(f"{what} on {self.server}: reading the cluster took {self.spent:.0f} s, "
+                                     f"longer than the {self.read_timeout:g} s allowed in all "
+                                     "(--k8s-read-timeout / k8s_read_timeout)")
+        return min(self.request_timeout, left)
+
+    def _late(self, what: str, budget: float) -> ClusterAccessError:
+        if budget < self.request_timeout:
+            return ClusterAccessError(f"{what} on {self.server}: no complete answer before the {self.read_timeout:g} s "
+                                      "allowed for reading the cluster ran out (--k8s-read-timeout / k8s_read_timeout)")
+        return RequestTimeout(f"{what} on {self.server}: no complete answer within {budget:g} s; the API server "
+                              "stalled or is too slow (--k8s-request-timeout / k8s_request_timeout)")
+
     def _get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes]:
+        """One GET, retried on transient errors; all attempts together within the request deadline."""
+        what = f"GET {path}"
+        budget = self._budget(what)
+        start = time.monotonic()
+        try:
+            return self._get_until(path, query, start + budget, what, budget)
+        finally:
+            self.spent += time.monotonic() - start
+
+    def _get_until(self, path: str, query: list[tuple[str, Any]] | None, deadline: float, what: str,
+                   budget: float) -> tuple[int, bytes]:
         import urllib3
 
         method, url, headers, _, _ = self.api.param_serialize(
@@ -164,21 +295,45 @@ class LiveCluster:
             auth_settings=["BearerToken"])
         delay = 0.5
         for attempt in range(1, self.attempts + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._late(what, budget)
+            self.requests += 1
             try:
-                self.requests += 1
-                resp = self.api.call_api(method, url, header_params=headers, _request_timeout=self.timeout)
-                data = resp.read()
-                status = resp.status
+                status, data = _bounded(functools.partial(self._attempt, method, url, headers, remaining, deadline),
+                                        remaining)
+            except _Late:
+                raise self._late(what, budget) from None
+            except _TooLarge:
+                raise ClusterAccessError(
+                    f"{what} on {self.server}: the answer is larger than {self.max_response_bytes} bytes "
+                    "(--k8s-max-response-size / k8s_max_response_size)") from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                if attempt == self.attempts:
+                if time.monotonic() >= deadline:
+                    raise self._late(what, budget) from None
+                if attempt == self.attempts or time.monotonic() + delay >= deadline:
                     raise ClusterAccessError(f"cannot reach the Kubernetes API server at {self.server} "
                                              f"({self.where}): {_short(exc)}") from None
             else:
-                if status not in _RETRY_STATUSES or attempt == self.attempts:
+                if status not in _RETRY_STATUSES or attempt == self.attempts or time.monotonic() + delay >= deadline:
                     return status, data
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, method: str, url: str, headers: dict[str, str], remaining: float, deadline: float,
+                 cancel: threading.Event, state: dict[str, Any]) -> tuple[int, bytes]:
+        """One request: the client's own socket timeouts, then the body streamed under the cap."""
+        resp = self.api.call_api(method, url, header_params=headers,
+                                 _request_timeout=(min(_CONNECT_TIMEOUT, remaining), remaining))
+        raw = state["raw"] = resp.response  # urllib3's response, not yet read (the client streams)
+        try:
+            data = _read_body(raw, self.max_response_bytes, cancel, deadline)
+        except BaseException:
+            raw.close()  # a half-read connection must not go back to the pool
+            raise
+        raw.release_conn()
+        return resp.status, data
 
     def _json(self, path: str, query: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
         status, data = self._get(path, query)
@@ -250,6 +405,7 @@ class LiveCluster:
         kind = kind.split(".", 1)[0]
         items: list[dict[str, Any]] = []
         token = None
+        seen: set[str] = set()
         while True:
             query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if token:
@@ -265,6 +421,11 @@ class LiveCluster:
             token = (doc.get("metadata") or {}).get("continue")
             if not token:
                 return items
+            if token in seen:  # a server that hands back an old token would be listed forever
+                raise ClusterAccessError(f"GET {res.list_path()} on {self.server}: the API server repeated a "
+                                         f"continue token after {len(seen) + 1} pages; stopping the listing of "
+                                         f"{kind} rather than looping")
+            seen.add(token)
 
     def kubelet_configs(self, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each node's effective kubelet configuration, from ``/configz`` via the node proxy.
@@ -278,7 +439,10 @@ class LiveCluster:
             meta: dict[str, Any] = {"name": name, "annotations": {"k8shardening.io/source":
                                                                    f"GET /api/v1/nodes/{name}/proxy/configz"}}
             try:
-                status, data = self._get(f"/api/v1/nodes/{name}/proxy/configz")
+                try:
+                    status, data = self._get(f"/api/v1/nodes/{name}/proxy/configz")
+                except RequestTimeout as exc:  # one kubelet not answering through the proxy: its tests skip
+                    raise _Unavailable(str(exc)) from None
                 if status != 200:
                     raise _Unavailable(_status_message(status, data, f"nodes/{name}/proxy/configz"))
                 config = json.loads(data).get("kubeletconfig")
@@ -295,7 +459,16 @@ class LiveCluster:
 
     def probe(self) -> dict[str, Any]:
         """What an unauthenticated client gets from the API server, and its version."""
-        anonymous = _anonymous_probe(self.server, self.api.configuration, self.timeout)
+        budget = self._budget("GET /api (anonymous)")
+        start = time.monotonic()
+        try:
+            anonymous = _bounded(lambda cancel, state: _anonymous_probe(self.server, self.api.configuration,
+                                                                        (min(_CONNECT_TIMEOUT, budget), budget)),
+                                 budget)
+        except _Late:
+            raise self._late("GET /api (anonymous)", budget) from None
+        finally:
+            self.spent += time.monotonic() - start
         return {"apiVersion": PROBE_API_VERSION, "kind": "ClusterProbe",
                 "metadata": {"name": "api-server"},
                 "server": self.server, "version": self.version(), "anonymous": anonymous}
@@ -309,7 +482,7 @@ def _anonymous_probe(server: str, cfg: Any, timeout: tuple[float, float]) -> dic
         ctx.verify_mode = ssl.CERT_NONE
     req = urllib.request.Request(server.rstrip("/") + "/api", headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(req, context=ctx, timeout=timeout[0]) as resp:  # noqa: S310 - https URL
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout[1]) as resp:  # noqa: S310 - https URL
             return {"path": "/api", "status": resp.status}
     except urllib.error.HTTPError as exc:
         return {"path": "/api", "status": exc.code}

@@ -7,8 +7,9 @@ the document; nothing is silently dropped. Secret values are replaced by
 them.
 
 Guards: a file larger than ``max_bytes`` is refused before it is read, and a
-YAML document whose aliases would expand past ``max_nodes`` nodes (an "alias
-bomb") is refused before it is constructed.
+YAML document whose aliases would expand past ``max_nodes`` nodes or
+``DEFAULT_MAX_EXPANDED_BYTES`` bytes of text (an "alias bomb") is refused
+before it is constructed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from typing import Any, BinaryIO
 import yaml
 
 from .model import InvalidObject, Inventory, K8sObject, Scope, Source
+from .safeio import read_regular_file
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "Document", "ManifestError", "load_inventory", "load_paths",
            "make_object", "objects_of", "parse_documents", "parse_text", "read_stdin"]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_NODES = 2_000_000
+#: Scalar text a document may expand to through aliases: the file-size limit.
+DEFAULT_MAX_EXPANDED_BYTES = DEFAULT_MAX_BYTES
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 REDACTED = "<redacted>"
 
@@ -109,11 +113,7 @@ def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
 def _load_bytes(file: Path, max_bytes: int) -> bytes:
     """A file's bytes, refusing one larger than ``max_bytes``."""
     try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            raise ManifestError(f"{file}: file is {size} bytes, larger than the limit of {max_bytes} "
-                                "(raise it with the k8s_max_file_size ini option)")
-        return file.read_bytes()
+        return read_regular_file(file, max_bytes)  # regular files only; the limit counts bytes read
     except OSError as exc:
         raise ManifestError(f"{file}: cannot read: {exc.strerror}") from None
 
@@ -203,13 +203,19 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     return str(exc)
 
 
-def _guard_size(root: yaml.Node, max_nodes: int, name: str, doc: int) -> None:
-    """Refuse a document whose expanded size (aliases followed) exceeds ``max_nodes``.
+def _guard_size(root: yaml.Node, max_nodes: int, name: str, doc: int,
+                max_bytes: int = DEFAULT_MAX_EXPANDED_BYTES) -> None:
+    """Refuse a document whose expanded size (aliases followed) exceeds ``max_nodes``
+    nodes or ``max_bytes`` bytes of scalar text.
 
+    Bytes as well as nodes: a few long scalars reused by alias stay under any
+    node limit, yet every report, snapshot and worker copy writes them out in
+    full. The default byte limit is the file-size limit: expansion cannot make
+    a document larger than a file that would be refused.
     Sizes are memoised per node, so this is linear in the *written* size even
     for a billion-laughs document whose expansion is exponential.
     """
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, bytes); nodes -1 while in progress
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -217,7 +223,7 @@ def _guard_size(root: yaml.Node, max_nodes: int, name: str, doc: int) -> None:
         if key in sizes and not done:
             continue
         if isinstance(node, yaml.ScalarNode):
-            sizes[key] = 1
+            sizes[key] = (1, len(node.value))
             continue
         children: list[yaml.Node]
         if isinstance(node, yaml.MappingNode):
@@ -227,21 +233,26 @@ def _guard_size(root: yaml.Node, max_nodes: int, name: str, doc: int) -> None:
         if not done:
             if key in sizes:
                 continue
-            sizes[key] = -1  # in progress (a recursive alias)
+            sizes[key] = (-1, 0)  # in progress (a recursive alias)
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
             continue
-        total = 1
+        total, size = 1, 0
         for c in children:
-            s = sizes.get(id(c), 1)
-            if s < 0:
+            n, b = sizes.get(id(c), (1, 0))
+            if n < 0:
                 raise ManifestError(f"{name}: document {doc}: recursive YAML alias")
-            total += s
+            total += n
+            size += b
             if total > max_nodes:
                 raise ManifestError(
                     f"{name}: document {doc}: YAML aliases expand to more than {max_nodes} nodes "
                     "(an alias bomb?); refusing to read it")
-        sizes[key] = total
+            if size > max_bytes:
+                raise ManifestError(
+                    f"{name}: document {doc}: YAML aliases expand to more than {max_bytes} bytes of text "
+                    "(an alias bomb?); refusing to read it")
+        sizes[key] = (total, size)
 
 
 def _objects_from_document(doc: Any, name: str, doc_index: int, line: int | None,

@@ -336,6 +336,13 @@ class Workload:
                 raise InvalidObject(f"{self.spec_path}.{list_name} must be a list")
             for index, c in enumerate(items):
                 self.containers.append(Container(self, c, ctype, list_name, index))
+        seen: dict[str, str] = {}  # names are unique across all of a pod's containers, as the API server requires
+        for c in self.containers:
+            if c.name in seen:
+                name = c.name if len(c.name) <= 80 else c.name[:80] + "..."
+                raise InvalidObject(f"{c.path}.name: duplicate container name {name!r} (also {seen[c.name]}); "
+                                    "the API server refuses a pod whose containers share a name")
+            seen[c.name] = c.path
 
     @property
     def kind(self) -> str:

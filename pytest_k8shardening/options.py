@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .live import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT,
+)
 from .loader import DEFAULT_MAX_BYTES
 from .model import Scope
 
@@ -45,6 +51,19 @@ def add_options(parser: pytest.Parser) -> None:
         "--k8s-save-snapshot", action="store", dest="k8s_save_snapshot", metavar="PATH", default=None,
         help="Save what was read from the live cluster to PATH (YAML List, or JSON if PATH ends in .json), "
              "to re-run offline with --k8s-manifests PATH.",
+    )
+    group.addoption(
+        "--k8s-request-timeout", action="store", dest="k8s_request_timeout", metavar="SECONDS", default=None,
+        help="Live: seconds one request to the API server may take, retries included (default 30); a stalled "
+             "server is then a usage error (exit 4).",
+    )
+    group.addoption(
+        "--k8s-read-timeout", action="store", dest="k8s_read_timeout", metavar="SECONDS", default=None,
+        help="Live: seconds all requests of the run may take together (default 1800).",
+    )
+    group.addoption(
+        "--k8s-max-response-size", action="store", dest="k8s_max_response_size", metavar="BYTES", default=None,
+        help="Live: largest response body read, in bytes after decompression (default 134217728, 128 MiB).",
     )
     group.addoption(
         "--k8s-namespace", action="append", dest="k8s_namespaces", metavar="NS", default=None,
@@ -120,6 +139,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_min_score", "Lowest compliance score (%) that passes the session.", default="")
     parser.addini("k8s_group_by", "resource (default), namespace or control: see --k8s-group-by.", default="")
     parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
+    parser.addini("k8s_request_timeout", "Live: seconds one API request may take, retries included.",
+                  default=str(int(DEFAULT_REQUEST_TIMEOUT)))
+    parser.addini("k8s_read_timeout", "Live: seconds all API requests of a run may take together.",
+                  default=str(int(DEFAULT_READ_TIMEOUT)))
+    parser.addini("k8s_max_response_size", "Live: largest API response body read, in bytes.",
+                  default=str(DEFAULT_MAX_RESPONSE_BYTES))
     parser.addini("k8s_pss_version",
                   "Pod Security Standards version the pss_* suites evaluate, e.g. v1.30 (default: latest).",
                   default="latest")
@@ -169,6 +194,22 @@ def _score(value: str) -> float:
     return score
 
 
+def _positive(config: pytest.Config, name: str, kind: type[float]) -> Any:
+    """``--k8s-x-y`` or ini ``k8s_x_y``: a positive number, else a usage error naming it."""
+    raw = getattr(config.option, name, None)
+    where = "--" + name.replace("_", "-") if raw is not None else name
+    if raw is None:
+        raw = config.getini(name)
+    try:
+        value = kind(raw)
+        if not 0 < value < float("inf"):  # NaN fails too
+            raise ValueError
+    except (TypeError, ValueError):
+        unit = "seconds" if kind is float else "bytes"
+        raise pytest.UsageError(f"{where} takes a positive number of {unit}, not {raw!r}") from None
+    return value
+
+
 def _check_versions(config: pytest.Config) -> None:
     """Refuse a malformed k8s_pss_version / k8s_target_version before anything runs."""
     from .checks.pss import parse_version as pss_version
@@ -212,6 +253,9 @@ class Settings:
     helm_set: tuple[str, ...] = ()
     helm: str | None = None
     kustomize: str | None = None
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_response_size: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def live(self) -> bool:
@@ -278,4 +322,7 @@ class Settings:
             kustomize=config.getini("k8s_kustomize") or None,
             min_score=opt.k8s_min_score if opt.k8s_min_score is not None else (
                 _score(config.getini("k8s_min_score")) if config.getini("k8s_min_score") else None),
+            request_timeout=_positive(config, "k8s_request_timeout", float),
+            read_timeout=_positive(config, "k8s_read_timeout", float),
+            max_response_size=_positive(config, "k8s_max_response_size", int),
         )

@@ -74,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
+    if not hasattr(config, "workerinput"):
+        _check_outputs(config, settings)  # before anything is read: a bad path must not cost a scan
     waivers = _load_waivers(settings)
     session = K8sSession(config, settings)
     session.waivers = waivers
@@ -143,6 +145,29 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
             return None if OrgPolicy.from_config(config).enabled else True
     return None
+
+
+def _check_outputs(config: pytest.Config, settings: Settings) -> None:
+    """Refuse report and snapshot paths that are inputs, folders, devices, or not writable."""
+    from .loader import MANIFEST_SUFFIXES
+    from .safeio import OutputRefused, check_outputs
+
+    outputs = [(option, path) for option, path in (
+        ("--k8s-report-json", settings.report_json), ("--k8s-report-sarif", settings.report_sarif),
+        ("--k8s-save-snapshot", settings.save_snapshot)) if path is not None]
+    if not outputs:
+        return
+    manifests = [m for m in settings.manifests if m != "-"]
+    values = [part for v in settings.helm_values for part in (v, v.partition("=")[2])]  # [CHART=]FILE
+    inputs: list[Any] = [*manifests, *values, settings.kubeconfig, settings.kind_config, settings.waivers,
+                         config.inipath]
+    if settings.live and not settings.kubeconfig:
+        inputs += os.environ.get("KUBECONFIG", "").split(os.pathsep)
+        inputs.append(os.path.expanduser("~/.kube/config"))
+    try:
+        check_outputs(outputs, [i for i in inputs if i], [(m, MANIFEST_SUFFIXES) for m in manifests])
+    except OutputRefused as exc:
+        raise pytest.UsageError(f"k8shardening: {exc}") from None
 
 
 def _load_waivers(settings: Settings) -> list[Any]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import pickle
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -709,14 +707,16 @@ class ResultsCollector:
             self.config.hook.pytest_k8shardening_summary(config=self.config, summary=summary)
             doc = {"schema": SCHEMA, "summary": summary, "results": _PLACEHOLDER}
             pretty = summary["total"] <= _PRETTY_LIMIT
-            _write_json(self.json_path, doc, pretty=pretty, items=self.entries() if pretty else self.results)
+            _write_report(session, "--k8s-report-json", self.json_path, doc, pretty=pretty,
+                          items=self.entries() if pretty else self.results)
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
             sarif = sarif_document(self.entries(), self.waivers)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
-            _write_json(self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT, items=found)
+            _write_report(session, "--k8s-report-sarif", self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT,
+                          items=found)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter
@@ -826,6 +826,17 @@ def _json_parts(items: list[Any]) -> Any:
         yield _ENCODE(run)[1:-1]
 
 
+def _write_report(session: pytest.Session, option: str, path: Path, doc: Any, **kwargs: Any) -> None:
+    """Write one report; a failure is a one-line error and exit 4, and the other reports are still written."""
+    try:
+        _write_json(path, doc, **kwargs)
+    except OSError as exc:
+        from .safeio import write_error
+
+        write_error(option, path, exc)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
 def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] | None = None) -> None:
     """Write ``doc`` atomically; ``items`` replaces the placeholder string in it, streamed.
 
@@ -833,9 +844,10 @@ def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] |
     the C one, so large documents are written compact, one list item at a time
     (building the whole text first would double the peak memory).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".k8shardening-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from .safeio import atomic_write
+
+    def write(fh: Any) -> None:
+        nonlocal doc
         if pretty:
             if items is not None:
                 doc = json.loads(json.dumps(doc).replace(json.dumps(_PLACEHOLDER), json.dumps(items)))
@@ -853,8 +865,5 @@ def _write_json(path: Path, doc: Any, *, pretty: bool = True, items: list[Any] |
                 fh.write("]")
             fh.write(tail)
         fh.write("\n")
-    # mkstemp makes the file private (0600); a report gets the usual permissions (0666 less the umask)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+
+    atomic_write(path, write)  # exclusive temp file beside the target; removed if anything fails

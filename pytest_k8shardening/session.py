@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,7 @@ class K8sSession:
         self._kind_cluster: str | None = None
         self.kubeconfig = settings.kubeconfig
         self.cluster: Any = None
+        self.read_error: str | None = None  # the cluster stopped answering mid-run: exit 4
         self.inventory: Inventory | None = None
         self.scan: Any = None  # repository.Scan of a manifest target (controller only)
         self.input_errors: list[Any] = []  # repository.InputError: each becomes a failing item
@@ -155,7 +157,9 @@ class K8sSession:
 
         try:
             cluster = connect(kubeconfig=self.kubeconfig, context=self.settings.context,
-                              in_cluster=self.settings.in_cluster)
+                              in_cluster=self.settings.in_cluster, request_timeout=self.settings.request_timeout,
+                              read_timeout=self.settings.read_timeout,
+                              max_response_bytes=self.settings.max_response_size)
             cluster.version()  # fail now, clearly, if the server is unreachable or refuses us
         except ClusterAccessError as exc:
             raise pytest.UsageError(f"k8shardening: cannot read the cluster: {exc}") from None
@@ -169,7 +173,26 @@ class K8sSession:
                 self.cluster = self._connect()
             return fetcher(self.cluster)(kind, inventory)
 
-        return fetch
+        return self._guarded(fetch)
+
+    def _guarded(self, fetch: Any) -> Any:
+        """``fetch``, with a cluster that stops answering mid-run (deadline, oversized or looping answer)
+        turned into skips naming the reason and exit 4, not a traceback out of collection.
+
+        After the first such error nothing more is requested: each request would wait out its deadline too.
+        """
+        from .live import ClusterAccessError
+
+        def run(kind: str, inventory: Inventory) -> Any:
+            if self.read_error is not None:
+                return [], self.read_error
+            try:
+                return fetch(kind, inventory)
+            except ClusterAccessError as exc:
+                self.read_error = f"cannot read the cluster: {exc}"
+                return [], self.read_error
+
+        return run
 
     def _open_live(self) -> None:
         from .live import DEFAULT_KINDS, fetcher
@@ -178,7 +201,7 @@ class K8sSession:
             self._create_kind_cluster()
         self.cluster = self._connect()
         self.inventory = Inventory([], sources=[f"cluster {self.cluster.server}"], scope=self.settings.scope,
-                                   fetch=fetcher(self.cluster), default_kinds=DEFAULT_KINDS)
+                                   fetch=self._guarded(fetcher(self.cluster)), default_kinds=DEFAULT_KINDS)
 
     def _create_kind_cluster(self) -> None:
         kind = shutil.which("kind")
@@ -258,22 +281,29 @@ class K8sSession:
         return res
 
     def save_snapshot(self, path: Path) -> None:
-        """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline."""
+        """Everything a full scan reads, as a file ``--k8s-manifests`` can check offline.
+
+        Private (0600), written all or nothing beside the target, and without
+        the values the credential checks flag (each replaced by a stand-in they
+        flag the same way, so the offline verdicts are the live ones).
+        """
         from .live import DEFAULT_KINDS
+        from .redact import redact_credentials
+        from .safeio import atomic_write
 
         inv = self.inventory
         assert inv is not None
         inv.ensure(*DEFAULT_KINDS)
         doc = {"apiVersion": "v1", "kind": "List", "metadata": {},
-               "items": [o.raw for o in inv.objects] + [inv.status_object()]}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+               "items": [redact_credentials(o.raw) for o in inv.objects] + [inv.status_object()]}
+
+        def write(fh: Any) -> None:
             if path.suffix == ".json":
                 json.dump(doc, fh)
             else:
                 yaml.dump(doc, fh, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
-        os.replace(tmp, path)
+
+        atomic_write(path, write, private=True)
 
     # -- hooks -----------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
@@ -296,10 +326,36 @@ class K8sSession:
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.settings.save_snapshot and not hasattr(self.config, "workerinput") and self.inventory is not None:
-            self.save_snapshot(self.settings.save_snapshot)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        controller = not hasattr(self.config, "workerinput")
+        if controller:
+            self._fail_on_read_error(session)  # before the reports and gates are made
+        result = yield
+        path = self.settings.save_snapshot
+        if path and controller and self.inventory is not None:  # after everything else, as trylast did
+            from .live import DEFAULT_KINDS
+            from .safeio import write_error
+
+            self.inventory.ensure(*DEFAULT_KINDS)
+            if self._fail_on_read_error(session):
+                sys.stderr.write(f"ERROR: k8shardening: --k8s-save-snapshot {path}: not saved, the read was "
+                                 "incomplete\n")
+            else:
+                try:
+                    self.save_snapshot(path)
+                except OSError as exc:
+                    write_error("--k8s-save-snapshot", path, exc)
+                    session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return result
+
+    def _fail_on_read_error(self, session: pytest.Session) -> bool:
+        if self.read_error is None:
+            return False
+        if session.exitstatus != pytest.ExitCode.USAGE_ERROR:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            sys.stderr.write(f"ERROR: k8shardening: {self.read_error}; the tests that needed it were skipped\n")
+        return True
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:

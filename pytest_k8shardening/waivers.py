@@ -38,9 +38,12 @@ from typing import Any
 
 import yaml
 
+from .safeio import read_regular_file
+
 __all__ = ["Waiver", "WaiverError", "load_waivers", "match"]
 
 _SELECTORS = ("namespace", "kind", "name", "container", "variant")
+_MAX_BYTES = 16 * 1024 * 1024  # a waiver file is a few KiB
 _REQUIRED = ("control", "reason", "owner", "expires")
 _KNOWN = frozenset((*_REQUIRED, *_SELECTORS, "labels"))
 
@@ -82,7 +85,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and validate a waiver file. Raises :class:`WaiverError` naming the entry."""
     p = Path(path)
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_regular_file(p, _MAX_BYTES).decode("utf-8"))  # never a FIFO or a device
     except OSError as exc:
         raise WaiverError(f"{p}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -150,7 +150,7 @@ def test_small_aliases_are_fine() -> None:
 def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
     f = tmp_path / "big.yaml"
     f.write_bytes(b"#" * 2048)
-    with pytest.raises(ManifestError, match="big.yaml: file is 2048 bytes, larger than the limit of 1024"):
+    with pytest.raises(ManifestError, match="big.yaml: cannot read: file is larger than the limit of 1024 bytes"):
         load_paths([str(f)], max_bytes=1024)
 
 

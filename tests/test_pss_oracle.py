@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from pytest_k8shardening.checks import NotApplicable, pss
-from pytest_k8shardening.model import WORKLOAD_KINDS, Inventory, K8sObject, Source, Workload
+from pytest_k8shardening.model import WORKLOAD_KINDS, InvalidObject, Inventory, K8sObject, Source, Workload
 
 from .k8s import wrap_pod_spec
 
@@ -293,9 +293,8 @@ POD_MUTATIONS: list[tuple[str, list[Callable[[dict[str, Any]], None]]]] = [
     ("pod-unconfined-container-ok", [_set(POD_SC + ("seccompProfile",), {"type": "Unconfined"}),
                                      _set(APP + ("securityContext", "seccompProfile"), {"type": "RuntimeDefault"})]),
     ("no-containers", [_set(("spec",), {"containers": []})]),
-    ("duplicate-names", [_set(("spec",), {
-        "initContainers": [_container("app", {"privileged": True, "procMount": "Unmasked"})],
-        "containers": [_container("app", {"privileged": True, "procMount": "Weird"})]})]),
+    # Two containers with one name: the API server refuses such a pod before admission runs, and so does
+    # the plugin (a usage error, test_duplicate_container_names_are_refused_before_any_check below).
     ("all-privileged", [_set(c + ("securityContext", "privileged"), True) for c in (INIT, APP, SIDE, EPH)]),
     ("probes-everywhere", [
         _set(INIT + ("livenessProbe",), {"httpGet": {"port": 80, "host": "b.example"}}),
@@ -413,6 +412,15 @@ def _describe(result: Any) -> str:
 
 
 # ------------------------------------------------------------------ tests
+def test_duplicate_container_names_are_refused_before_any_check() -> None:
+    pod = BASES["restricted"]()
+    _set(("spec",), {"initContainers": [_container("app", {"privileged": True})],
+                     "containers": [_container("app", {"privileged": True})]})(pod)
+    with pytest.raises(InvalidObject, match=r"case\.yaml:1: Pod .*spec\.containers\[0\]\.name: duplicate container "
+                                            r"name 'app' \(also spec\.initContainers\[0\]\)"):
+        _workload(pod)
+
+
 def test_corpus_is_large_and_valid() -> None:
     assert len(CASES) >= 150
     out = oracle("latest")  # the oracle decodes strictly, so every case is a valid v1 Pod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,11 +212,20 @@ def test_snapshot_gives_the_same_verdicts_offline(full_access: None, cluster: Co
                                  "--k8s-save-snapshot", str(snap)], tmp_path)
     assert live_doc is not None and snap.exists(), live.stderr[-2000:]
     text = snap.read_text()
-    assert "hunter2-live" in text  # a ConfigMap/env value is not a Secret: it is evidence and stays
+    # issue 14 item 6: private, and no value the credential checks flag (read live, never written down)
+    assert stat.S_IMODE(snap.stat().st_mode) == 0o600
+    assert "hunter2-live" not in text and "tok-live-123456" not in text
+    assert "DB_PASSWORD" in text and "API_TOKEN" in text  # the keys stay: the checks still name them
     offline, off_doc = run_plugin(["--k8s-manifests", str(snap), "-m", "nsa"], tmp_path)
     assert off_doc is not None, offline.stderr[-2000:]
-    verdicts = lambda d: sorted((r["nodeid"], r["outcome"]) for r in d["results"])  # noqa: E731
+
+    def verdicts(d: dict[str, Any]) -> list[Any]:
+        return sorted((r["nodeid"], r["outcome"], [f["message"] for f in r.get("findings") or ()])
+                      for r in d["results"])
+
     assert verdicts(live_doc) == verdicts(off_doc)
+    creds = [v for v in verdicts(off_doc) if "credentials" in v[0] and v[1] == "failed"]
+    assert any("DB_PASSWORD" in str(v) for v in creds) and any("API_TOKEN" in str(v) for v in creds), creds
     assert live.returncode == offline.returncode == 1
 
 
