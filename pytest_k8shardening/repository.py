@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -58,6 +59,7 @@ from .loader import (
     read_stdin,
 )
 from .model import K8sObject, Source
+from .safeio import read_regular_file
 
 __all__ = ["HELM_VERSION", "KUSTOMIZATION_FILES", "InputError", "LeftOut", "Renderers", "RenderUnit", "Scan", "scan"]
 
@@ -215,7 +217,7 @@ class _Reader:
         self.charts: list[Path] = []
         self.kustomizations: list[Path] = []  # the kustomization files
         self.walked_files: list[Path] = []
-        self.lines = _Lines(max_nodes)
+        self.lines = _Lines(max_nodes, max_bytes)
 
     @property
     def renderers(self) -> Renderers:
@@ -339,7 +341,25 @@ class _Reader:
                 self.result.units.append(unit)
         return consumed
 
+    def _odd_files(self, unit: RenderUnit, folder: Path, *, recursive: bool) -> bool:
+        """A FIFO, device or socket in a unit's folder would block or feed the renderer forever: an error."""
+        walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+        for root, _, names in walker:
+            for name in names:
+                path = Path(root) / name
+                try:
+                    mode = path.stat().st_mode
+                except OSError:
+                    continue  # a dangling link: the renderer says what it misses
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    self.result.errors.append(InputError(unit.path, f"{path} is not a regular file; the unit is not "
+                                                         "rendered (a FIFO or device would block the renderer)"))
+                    return True
+        return False
+
     def render_kustomization(self, unit: RenderUnit) -> None:
+        if self._odd_files(unit, Path(unit.path), recursive=False):
+            return
         cmd = self.renderers.kustomize
         if cmd is None:
             self.result.errors.append(InputError(unit.path, "kustomization not rendered: neither `kustomize` nor "
@@ -379,6 +399,8 @@ class _Reader:
         if meta.get("type") == "library":
             unit.role = "library chart"
             self.result.left_out.append(LeftOut(str(chart), "library chart: rendered by the charts that use it"))
+            return
+        if self._odd_files(unit, chart, recursive=True):
             return
         helm = self.renderers.helm
         if helm is None:
@@ -603,15 +625,16 @@ _KIND_LINE = "^kind:\\s*[\"']?{}[\"']?\\s*(#.*)?$"
 class _Lines:
     """Finds where a rendered object stands in the file it was rendered from."""
 
-    def __init__(self, max_nodes: int) -> None:
+    def __init__(self, max_nodes: int, max_bytes: int) -> None:
         self.max_nodes = max_nodes
+        self.max_bytes = max_bytes
         self._docs: dict[str, list[tuple[str, str, int]] | None] = {}
 
     def line_of(self, file: str, data: dict[str, Any], *, template: bool) -> int | None:
         kind, name = str(data.get("kind")), str((data.get("metadata") or {}).get("name"))
         if template:  # a Helm template is not YAML: the line of its one top-level `kind: X`
             try:
-                text = Path(file).read_text(encoding="utf-8", errors="replace")
+                text = read_regular_file(file, self.max_bytes).decode("utf-8", errors="replace")
             except OSError:
                 return None
             pattern = re.compile(_KIND_LINE.format(re.escape(kind)))
@@ -630,7 +653,7 @@ class _Lines:
 
     def _read(self, file: str) -> list[tuple[str, str, int]] | None:
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            text = read_regular_file(file, self.max_bytes).decode("utf-8")
             out = []
             for data, _, line, _ in parse_documents(text, file, max_nodes=self.max_nodes):
                 if isinstance(data, dict):

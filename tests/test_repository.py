@@ -361,3 +361,16 @@ def test_a_template_named_on_its_own_points_at_its_chart(repo: Path, monkeypatch
     result = scan(["shop-repo/charts/web/templates/deployment.yaml"], renderers=Renderers(helm=None, kustomize=None))
     [err] = result.errors
     assert err.message.startswith("a template of the Helm chart in shop-repo/charts/web: name the chart's folder")
+
+
+def test_a_fifo_inside_a_chart_is_an_error_not_a_hang(repo: Path, helm_bin: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    os.mkfifo(repo / "charts" / "web" / "templates" / "pipe.yaml")
+    os.mkfifo(repo / "kustomize" / "base" / "pipe.yaml")
+    monkeypatch.chdir(repo.parent)
+    result = scan(["shop-repo/charts/web", "shop-repo/kustomize/base"],
+                  renderers=Renderers.discover(helm=helm_bin))
+    # the units are not rendered, and the walked FIFO is an input error of its own (safeio)
+    assert sorted(e.path for e in result.errors) == ["shop-repo/charts/web", "shop-repo/kustomize/base",
+                                                     "shop-repo/kustomize/base/pipe.yaml"]
+    assert all("not a regular file" in e.message or "FIFO" in e.message for e in result.errors), result.errors
