@@ -87,6 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
             resolve=session.resource_for, grouped=settings.group_by != "resource")
         config.pluginmanager.register(collector, _RESULTS)
+        if getattr(config.option, "xmlpath", None):
+            config.pluginmanager.register(results.JunitErrors(config), "k8shardening-junit")
         if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
             from .reporting.html import HtmlBridge
 
