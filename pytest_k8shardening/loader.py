@@ -42,6 +42,31 @@ class ManifestError(Exception):
     """Input that cannot be read as Kubernetes objects. Becomes a usage error."""
 
 
+class K8sYamlLoader(_Loader):  # type: ignore[misc,valid-type]
+    """YAML as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON).
+
+    A date-like scalar (``2024-01-02``, even ``2024-13-45``) stays the string it
+    is, as kubectl sends it; tags JSON cannot carry (``!!binary``, ``!!set``,
+    ``!!timestamp``, ``!!omap``, ``!!pairs``) are refused, so an object is the
+    same JSON everywhere: serially, in an xdist worker's snapshot, on a cluster.
+    """
+
+
+K8sYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+
+
+def _refuse_tag(loader: Any, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {node.tag.replace('tag:yaml.org,2002:', '!!')} has no JSON form, so no Kubernetes "
+        "object can hold it", node.start_mark)
+
+
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    K8sYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+
+
 def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
                max_nodes: int = DEFAULT_MAX_NODES, stdin: BinaryIO | bytes | None = None,
                ) -> tuple[list[K8sObject], list[str]]:
@@ -60,9 +85,14 @@ def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
                 data = stdin
             else:
                 data = stdin.read(max_bytes + 1)
+            if data is None:
+                raise ManifestError("<stdin>: standard input is closed, so - has nothing to read")
             if len(data) > max_bytes:
                 raise ManifestError(f"<stdin>: input is larger than {max_bytes} bytes (raise k8s_max_file_size)")
-            objects.extend(parse_text(_decode(data, "<stdin>"), "<stdin>", max_nodes=max_nodes))
+            found = parse_text(_decode(data, "<stdin>"), "<stdin>", max_nodes=max_nodes)
+            if not found:  # an empty pipe (a failed `helm template | pytest ...`) is never an empty cluster
+                raise ManifestError("<stdin>: no Kubernetes objects on standard input (-)")
+            objects.extend(found)
             files.append("<stdin>")
             continue
         path = Path(arg)
@@ -74,15 +104,16 @@ def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
     return objects, files
 
 
-def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read standard input (at most ``limit + 1`` bytes, so an overlong input is detectable)."""
+def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes | None:
+    """Read standard input (at most ``limit + 1`` bytes, so an overlong input is detectable);
+    None when it is closed or cannot be read (never mistaken for an empty input)."""
     stream = sys.__stdin__
     if stream is None:
-        return b""
+        return None
     try:
         return stream.buffer.read(limit + 1)
     except (OSError, ValueError):
-        return b""
+        return None
 
 
 def _expand(path: Path) -> Iterator[Path]:
@@ -132,6 +163,8 @@ def parse_text(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES, is_j
         except json.JSONDecodeError as exc:
             if is_json:
                 raise ManifestError(f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
+            raise ManifestError(f"{name}: cannot read: {_value_problem(exc)}") from None
         else:
             return list(_objects_from_document(doc, name, 1, None, None))
     return list(_parse_yaml(text, name, max_nodes))
@@ -142,7 +175,7 @@ def _parse_yaml(text: str, name: str, max_nodes: int) -> Iterator[K8sObject]:
     # size; and every node takes at least a character, so a shorter text cannot reach
     # max_nodes. The guard (a walk of every node) is then skipped: a fifth of the parse time.
     guard = "&" in text or len(text) >= max_nodes
-    loader = _Loader(text)
+    loader = K8sYamlLoader(text)
     doc_index = 0
     try:
         while True:
@@ -158,11 +191,22 @@ def _parse_yaml(text: str, name: str, max_nodes: int) -> Iterator[K8sObject]:
                 data = loader.construct_document(node)
             except yaml.YAMLError as exc:
                 raise ManifestError(f"{name}: document {doc_index or 1}: invalid YAML: {_yaml_message(exc)}") from None
+            except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
+                raise ManifestError(f"{name}: document {doc_index or 1}: {_value_problem(exc)}") from None
             if data is None:  # an empty document, e.g. a trailing '---'
                 continue
             yield from _objects_from_document(data, name, doc_index, node.start_mark.line + 1, node)
     finally:
         loader.dispose()
+
+
+def _value_problem(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "an integer has more digits than Python reads (sys.get_int_max_str_digits())"
+    return text.partition("\n")[0]
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:

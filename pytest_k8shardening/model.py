@@ -630,7 +630,10 @@ class Inventory:
         return [o for o in pool if self.scope.contains(o.namespace, ignore_system_default=ignore_system_default)]
 
     def namespaces(self, *, ignore_system_default: bool = False) -> list[Namespace]:
-        self.ensure("Namespace")
+        # Live: a namespace can be known only from its objects (a Pod's metadata.namespace), so every
+        # default kind is read first; otherwise the list depends on what happened to be read already
+        # (serial runs and xdist workers, whose snapshot holds every default kind, would differ).
+        self.ensure("Namespace", *self.default_kinds)
         declared = {o.name: o for o in self._by_kind.get("Namespace", ())}
         names = set(declared) | {o.namespace for o in self.objects if o.namespace}
         return [Namespace(n, declared.get(n)) for n in sorted(names)

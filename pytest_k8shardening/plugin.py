@@ -44,7 +44,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
             and not os.environ.get("PYTEST_XDIST_WORKER"):
         from .loader import read_stdin
 
-        early_config.stash[STDIN_KEY] = read_stdin()
+        data = read_stdin()
+        if data is not None:  # closed: the loader says so
+            early_config.stash[STDIN_KEY] = data
     return (yield)
 
 
@@ -75,6 +77,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (settings.enabled or settings.list_controls):
         return
     waivers = _load_waivers(settings)
+    if not hasattr(config, "workerinput"):
+        for w in waivers:
+            if w.label_only:
+                config.issue_config_time_warning(pytest.PytestConfigWarning(
+                    f"k8shardening: {w.describe()} selects by labels only: whoever may label a workload can "
+                    "exempt it; add a namespace, kind or name"), stacklevel=2)
     session = K8sSession(config, settings)
     session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)

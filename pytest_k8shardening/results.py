@@ -563,6 +563,8 @@ class ResultsCollector:
 
     def incomplete(self, session: pytest.Session) -> list[str]:
         """Why the session did not check everything it selected (empty when it did)."""
+        if self.config.option.collectonly or getattr(self.config.option, "k8s_list_controls", False):
+            return []  # nothing was meant to run
         why = []
         collected = self.collected
         if collected is not None and self.finished < collected:

@@ -36,14 +36,23 @@ STDIN_KEY = pytest.StashKey[bytes]()
 
 
 def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
-    doc = {
-        "sources": inv.sources,
-        "fetched": sorted(inv.fetched),
-        "unavailable": inv.unavailable_kinds,
-        "objects": [[o.raw, o.source.file, o.source.line, o.source.document, o.source.unit] for o in inv.objects],
-    }
+    """The inventory as JSON for the xdist workers; an object JSON cannot carry is a usage error
+    naming it (a workers' verdict must be about the same object the controller read)."""
+    encode = json.JSONEncoder(separators=(",", ":"), check_circular=True, allow_nan=True).encode
+    parts = []
+    for o in inv.objects:
+        try:
+            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit]))
+        except (TypeError, ValueError, RecursionError) as exc:
+            where = f"{o.describe()} ({o.source.describe()})"
+            problem = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).partition("\n")[0]
+            raise pytest.UsageError(f"k8shardening: cannot hand {where} to the pytest-xdist workers, which read "
+                                    f"the inventory as JSON: {problem}") from None
+    head = encode({"sources": inv.sources, "fetched": sorted(inv.fetched), "unavailable": inv.unavailable_kinds})
     with path.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
+        fh.write(head[:-1] + ',"objects":[')
+        fh.write(",".join(parts))
+        fh.write("]}")
 
 
 def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> Inventory:
@@ -91,6 +100,8 @@ class K8sSession:
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
         self._frozen = False
+        self._collecting = False
+        self.live_error: str | None = None  # the cluster stopped answering properly, mid-run
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
         config.add_cleanup(self._unfreeze)
@@ -152,7 +163,52 @@ class K8sSession:
                 self.cluster = self._connect()
             return fetcher(self.cluster)(kind, inventory)
 
-        return fetch
+        return self._guarded(fetch)
+
+    def _guarded(self, fetch: Any) -> Any:
+        """A live read that fails after the start (a 500 or 401 mid-run, a malformed answer) ends the
+        run as a usage error (exit 4) in one line: never a traceback, never a partial verdict.
+
+        While pytest collects, an exception would become a collection error with a traceback:
+        there the error is recorded and :meth:`pytest_collection_modifyitems` stops the run.
+        """
+        from .live import ClusterAccessError
+
+        def guarded(kind: str, inventory: Inventory) -> Any:
+            if self.live_error is not None:
+                return self._stop()
+            try:
+                return fetch(kind, inventory)
+            except pytest.UsageError as exc:
+                self.live_error = str(exc)
+            except ClusterAccessError as exc:
+                self.live_error = f"k8shardening: cannot read the cluster: {exc}"
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # an answer of the wrong shape
+                self.live_error = (f"k8shardening: cannot read the cluster: reading {kind}: the API server's answer "
+                                   f"has an unexpected shape ({type(exc).__name__}: {exc})")
+            return self._stop()
+
+        return guarded
+
+    def _stop(self) -> Any:
+        assert self.live_error is not None
+        if self._collecting:
+            return [], None  # pytest_collection_modifyitems stops the run, before any test runs
+        pytest.exit(self.live_error, returncode=pytest.ExitCode.USAGE_ERROR)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        self._collecting = True
+        try:
+            return (yield)
+        finally:
+            self._collecting = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self) -> None:
+        self._collecting = False
+        if self.live_error is not None:
+            raise pytest.UsageError(self.live_error)
 
     def _open_live(self) -> None:
         from .live import DEFAULT_KINDS, fetcher
@@ -161,7 +217,7 @@ class K8sSession:
             self._create_kind_cluster()
         self.cluster = self._connect()
         self.inventory = Inventory([], sources=[f"cluster {self.cluster.server}"], scope=self.settings.scope,
-                                   fetch=fetcher(self.cluster), default_kinds=DEFAULT_KINDS)
+                                   fetch=self._guarded(fetcher(self.cluster)), default_kinds=DEFAULT_KINDS)
 
     def _create_kind_cluster(self) -> None:
         kind = shutil.which("kind")
@@ -255,7 +311,10 @@ class K8sSession:
             if self.settings.live:
                 from .live import DEFAULT_KINDS
 
-                self.inventory.ensure(*DEFAULT_KINDS)
+                try:
+                    self.inventory.ensure(*DEFAULT_KINDS)
+                except pytest.exit.Exception:  # the cluster failed: before any worker starts, a usage error
+                    raise pytest.UsageError(self.live_error) from None
             self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
             _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json")
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
