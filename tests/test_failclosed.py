@@ -78,8 +78,8 @@ def _run(args: list[str], cwd: Path, *, stdin: bytes | None = None, env: dict[st
     """``pytest args`` in ``cwd``; ``close_stdin``: the process starts with no standard input at all."""
     cmd = [sys.executable, "-m", "pytest", *([] if cache else ["-p", "no:cacheprovider"]), *args]
     proc = subprocess.run(cmd, cwd=cwd, input=None if close_stdin else (stdin or b""), capture_output=True,
-                          timeout=600, env={**os.environ, **(env or {})},
-                          preexec_fn=(lambda: os.close(0)) if close_stdin else None)  # noqa: PLW1509 - no threads
+                          check=False, timeout=600, env={**os.environ, **(env or {})},
+                          preexec_fn=(lambda: os.close(0)) if close_stdin else None)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
                                        proc.stderr.decode(errors="replace"))
 
@@ -152,6 +152,14 @@ def test_a_crash_is_an_error_not_a_finding(custom: Path, extra: list[str]) -> No
     assert len(crashed) == 1 and crashed[0].find("failure") is None
     error = crashed[0].find("error")
     assert error is not None and "spec.nothing" in (error.text or "")
+
+
+def test_html_shows_a_crash_as_an_error(custom: Path) -> None:
+    proc = _run(["--k8s-no-builtin", "--k8s-manifests=pods.yaml", "-k", "not stop", "--html", "r.html"], custom)
+    _no_traceback(proc)
+    html = (custom / "r.html").read_text()
+    assert html.count("&#34;result&#34;: &#34;Error&#34;") == 1  # test_crash[shop/Pod/boom]
+    assert html.count("&#34;result&#34;: &#34;Failed&#34;") == 1  # test_assert[shop/Pod/fine]: a finding
 
 
 def test_a_crash_is_never_waived(custom: Path) -> None:
@@ -372,7 +380,7 @@ def test_stdin_twice_is_a_usage_error(custom: Path) -> None:
 class _Api(http.server.BaseHTTPRequestHandler):
     """A minimal API server: ``self.server.answers`` maps a path suffix to (status, body)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         status, body = 200, {"items": [], "metadata": {}}
         if path == "/version":
