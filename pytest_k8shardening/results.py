@@ -153,9 +153,11 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
         report.k8s_message = reason.removeprefix("Skipped: ")  # type: ignore[attr-defined]
-    elif report.when == "call" and not is_finding(exc):
+    elif report.when != "call" or not is_finding(exc):
         # A crash inside a control (a TypeError on an odd value, say): an error, never a finding.
-        report.k8s_error = True  # type: ignore[attr-defined]
+        # (pytest itself makes a failing setup or teardown an error.)
+        if report.when == "call":
+            report.k8s_error = True  # type: ignore[attr-defined]
         report.k8s_message = error_message(exc)  # type: ignore[attr-defined]
     else:
         report.k8s_message = call.excinfo.exconly()[:_MAX_MESSAGE]  # type: ignore[attr-defined]
