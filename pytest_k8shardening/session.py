@@ -196,13 +196,8 @@ class K8sSession:
             return [], None  # pytest_collection_modifyitems stops the run, before any test runs
         pytest.exit(self.live_error, returncode=pytest.ExitCode.USAGE_ERROR)
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> Any:
-        self._collecting = True
-        try:
-            return (yield)
-        finally:
-            self._collecting = False
+    def pytest_collectstart(self) -> None:
+        self._collecting = True  # (the xdist controller collects nothing: it never gets here)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self) -> None:

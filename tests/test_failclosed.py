@@ -154,6 +154,15 @@ def test_a_crash_is_an_error_not_a_finding(custom: Path, extra: list[str]) -> No
     assert error is not None and "spec.nothing" in (error.text or "")
 
 
+def test_a_score_gate_alone_fails_on_a_crash(custom: Path) -> None:
+    proc = _run(["--k8s-no-builtin", "--k8s-manifests=pods.yaml", "-k", "crash", "--k8s-min-score", "0",
+                 "--k8s-report-json", "r.json"], custom)
+    out = _no_traceback(proc)
+    assert proc.returncode == 1, out[-2000:]
+    assert "gate: FAILED: 1 error(s)" in out
+    assert _results(custom / "r.json")["summary"]["score"] == 100.0  # two passed; the crash is not counted
+
+
 def test_html_shows_a_crash_as_an_error(custom: Path) -> None:
     proc = _run(["--k8s-no-builtin", "--k8s-manifests=pods.yaml", "-k", "not stop", "--html", "r.html"], custom)
     _no_traceback(proc)
@@ -466,6 +475,13 @@ def test_a_server_failing_mid_run_is_a_one_line_usage_error(api: tuple[Any, Path
     out = _no_traceback(proc)
     assert proc.returncode == 4, out[-3000:]
     assert "k8shardening: cannot read the cluster:" in out and message in out, out[-3000:]
+
+
+def test_a_server_failing_while_listing_controls_is_a_usage_error(api: tuple[Any, Path], tmp_path: Path) -> None:
+    server, kubeconfig = api
+    server.answers["/pods"] = (500, {"message": "etcdserver: request timed out"})
+    _usage_error(_run([f"--k8s-kubeconfig={kubeconfig}", "--k8s-list-controls"], tmp_path),
+                 "500 etcdserver: request timed out")
 
 
 def test_a_server_failing_while_tests_run_stops_the_run_with_exit_4(api: tuple[Any, Path], tmp_path: Path) -> None:
