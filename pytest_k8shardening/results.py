@@ -39,6 +39,9 @@ _MAX_MESSAGE = 4000
 _CONTROL_DICTS: dict[str, dict[str, Any]] = {}  # per control object (adjusted ones differ)
 
 
+#: A usage error found after the start (a live cluster failing mid-run, seen by an xdist worker).
+USAGE_ERROR_KEY = pytest.StashKey[str]()
+
 #: A control changed by the pytest_k8shardening_adjust_control hook.
 ADJUSTED = pytest.StashKey[Control]()
 
@@ -565,8 +568,9 @@ class ResultsCollector:
 
     def incomplete(self, session: pytest.Session) -> list[str]:
         """Why the session did not check everything it selected (empty when it did)."""
-        if self.config.option.collectonly or getattr(self.config.option, "k8s_list_controls", False):
-            return []  # nothing was meant to run
+        if self.config.option.collectonly or getattr(self.config.option, "k8s_list_controls", False) \
+                or session.exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return []  # nothing was meant to run, or the run could not start
         why = []
         collected = self.collected
         if collected is not None and self.finished < collected:
@@ -791,6 +795,10 @@ class ResultsCollector:
         what was not run was not checked.
         """
         self.incomplete_reasons = incomplete = self.incomplete(session)
+        usage_error = self.config.stash.get(USAGE_ERROR_KEY, None)
+        if usage_error is not None:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            incomplete.insert(0, usage_error)
         if incomplete and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if not self.gates.active:

@@ -24,6 +24,7 @@ import yaml
 from .loader import ManifestError, load_inventory
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
+from .results import USAGE_ERROR_KEY
 
 __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
@@ -31,6 +32,7 @@ WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Set by the controller: workers build and encode the result entries of grouped items.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
+_LIVE_ERROR = "k8shardening: cannot read the cluster: "
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
@@ -152,7 +154,7 @@ class K8sSession:
                               in_cluster=self.settings.in_cluster)
             cluster.version()  # fail now, clearly, if the server is unreachable or refuses us
         except ClusterAccessError as exc:
-            raise pytest.UsageError(f"k8shardening: cannot read the cluster: {exc}") from None
+            raise pytest.UsageError(f"{_LIVE_ERROR}{exc}") from None
         return cluster
 
     def _lazy_fetch(self) -> Any:
@@ -182,9 +184,9 @@ class K8sSession:
             except pytest.UsageError as exc:
                 self.live_error = str(exc)
             except ClusterAccessError as exc:
-                self.live_error = f"k8shardening: cannot read the cluster: {exc}"
+                self.live_error = f"{_LIVE_ERROR}{exc}"
             except (AttributeError, KeyError, TypeError, ValueError) as exc:  # an answer of the wrong shape
-                self.live_error = (f"k8shardening: cannot read the cluster: reading {kind}: the API server's answer "
+                self.live_error = (f"{_LIVE_ERROR}reading {kind}: the API server's answer "
                                    f"has an unexpected shape ({type(exc).__name__}: {exc})")
             return self._stop()
 
@@ -202,8 +204,24 @@ class K8sSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self) -> None:
         self._collecting = False
-        if self.live_error is not None:
-            raise pytest.UsageError(self.live_error)
+        if self.live_error is not None and not hasattr(self.config, "workerinput"):
+            raise pytest.UsageError(self.live_error)  # (a worker runs nothing: pytest_runtestloop)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """An xdist worker whose live read failed while it collected runs nothing: it stops, and its
+        controller ends the run with the worker's message as a usage error."""
+        if self.live_error is not None and hasattr(self.config, "workerinput"):
+            session.shouldstop = self.live_error
+            return True
+        return None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        stop = (getattr(node, "workeroutput", None) or {}).get("shouldstop")
+        if isinstance(stop, str) and stop.startswith(_LIVE_ERROR) and self.live_error is None:
+            self.live_error = stop
+            self.config.stash[USAGE_ERROR_KEY] = stop
 
     def _open_live(self) -> None:
         from .live import DEFAULT_KINDS, fetcher

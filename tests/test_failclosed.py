@@ -477,6 +477,33 @@ def test_a_server_failing_mid_run_is_a_one_line_usage_error(api: tuple[Any, Path
     assert "k8shardening: cannot read the cluster:" in out and message in out, out[-3000:]
 
 
+INGRESS_SELECT = '''\
+import pytest
+from pytest_k8shardening import assert_compliant, control
+
+
+@control("acme.ingress-select", title="Ingresses (not in the default kinds: xdist workers read them)",
+         severity="low", category="network", frameworks=["org"], remediation="none")
+@pytest.mark.k8s_select(kinds=["Ingress"])
+def test_ingress(k8s_object):
+    assert_compliant([])
+'''
+
+
+@pytest.mark.parametrize("extra", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_server_failing_for_a_kind_only_workers_read_is_a_usage_error(api: tuple[Any, Path], tmp_path: Path,
+                                                                        extra: list[str]) -> None:
+    server, kubeconfig = api
+    server.answers["/ingresses"] = (500, {"message": "etcdserver: leader changed"})
+    (tmp_path / "test_ingress.py").write_text(INGRESS_SELECT)
+    proc = _run([f"--k8s-kubeconfig={kubeconfig}", "--k8s-no-builtin", "--k8s-report-json", "r.json", *extra],
+                tmp_path)
+    out = _no_traceback(proc)
+    assert proc.returncode == 4, out[-3000:]
+    assert "k8shardening: cannot read the cluster: GET /apis/networking.k8s.io/v1/ingresses" in out
+    assert "passed" not in out.splitlines()[-1]
+
+
 def test_a_server_failing_while_listing_controls_is_a_usage_error(api: tuple[Any, Path], tmp_path: Path) -> None:
     server, kubeconfig = api
     server.answers["/pods"] = (500, {"message": "etcdserver: request timed out"})
