@@ -40,7 +40,7 @@ STDIN_KEY = pytest.StashKey[bytes]()
 def _write_worker_snapshot(inv: Inventory, path: Path) -> None:
     """The inventory as JSON for the xdist workers; an object JSON cannot carry is a usage error
     naming it (a workers' verdict must be about the same object the controller read)."""
-    encode = json.JSONEncoder(separators=(",", ":"), check_circular=True, allow_nan=True).encode
+    encode = json.JSONEncoder(separators=(",", ":")).encode
     parts = []
     for o in inv.objects:
         try:
