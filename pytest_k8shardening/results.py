@@ -581,6 +581,10 @@ class ResultsCollector:
                 cause = cause or "skipped by --sw/--lf (they passed in an earlier run)"
             why.append(f"{collected - self.finished} of {collected} selected items not run"
                        + (f" ({cause})" if cause else ""))
+        lf = self.config.pluginmanager.get_plugin("lfplugin")
+        if self.config.getoption("lf", False) and getattr(lf, "lastfailed", None) and not why:
+            # --lf leaves out, at collection, the items that passed before: none of them is checked now
+            why.append("--lf ran only the items that failed in an earlier run")
         if self.crashes:
             why.append("; ".join(self.crashes[:3]) + (f" and {len(self.crashes) - 3} more" if len(self.crashes) > 3
                                                       else ""))

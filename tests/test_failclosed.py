@@ -216,7 +216,7 @@ def test_a_control_that_kills_its_worker_is_an_error_and_the_run_incomplete(cust
 
 # -- item 3 and 8: a session cut short passes no gate ---------------------------------------------
 
-def _incomplete(proc: subprocess.CompletedProcess[str], report: Path) -> dict[str, Any]:
+def _incomplete(proc: subprocess.CompletedProcess[str], report: Path, *, counted: bool = True) -> dict[str, Any]:
     out = _no_traceback(proc)
     assert proc.returncode not in (0, 3, 4), out[-3000:]
     assert "gate: INCOMPLETE" in out and "gate: passed" not in out, out[-3000:]
@@ -224,7 +224,8 @@ def _incomplete(proc: subprocess.CompletedProcess[str], report: Path) -> dict[st
     summary = _results(report)["summary"]
     assert summary["gate"]["passed"] is False and summary["gate"]["status"] == "incomplete"
     assert summary["incomplete"], summary
-    assert summary["items"]["run"] < summary["items"]["selected"]
+    if counted:  # (--lf leaves items out while collecting: they are not counted)
+        assert summary["items"]["run"] < summary["items"]["selected"]
     return summary
 
 
@@ -257,6 +258,16 @@ def test_stepwise_skipping_passed_items_is_incomplete(custom: Path) -> None:
     assert "7 deselected" in second.stdout  # 6 by -k, 1 by stepwise
     summary = _incomplete(second, custom / "r.json")
     assert summary["items"] == {"selected": 3, "run": 1}
+
+
+def test_last_failed_reruns_are_incomplete(custom: Path) -> None:
+    args = ["--k8s-no-builtin", "--k8s-manifests=pods.yaml", "-k", "not stop", "--k8s-fail-on", "none",
+            "--k8s-report-json", "r.json", "-p", "no:randomly"]
+    first = _run(args, custom, cache=True)
+    assert first.returncode == 1 and "incomplete" not in first.stdout  # a finding and a crash: complete
+    second = _run([*args, "--lf"], custom, cache=True)  # reruns those two only
+    summary = _incomplete(second, custom / "r.json", counted=False)
+    assert summary["incomplete"] == ["--lf ran only the items that failed in an earlier run"]
 
 
 def test_user_selection_and_skips_are_not_unrun_items(tmp_path: Path) -> None:
