@@ -25,6 +25,7 @@ __all__ = ["GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "group_values", "re
 
 GROUP_BY = ("resource", "namespace", "control")
 _MAX_LISTED = 50
+_MAX_MESSAGE = 4000
 
 #: Per-object results of a grouped item, stashed by :func:`run_group`.
 SUBRESULTS = pytest.StashKey["list[dict[str, Any]]"]()
@@ -100,8 +101,12 @@ class GroupFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
 
     def __init__(self, results: list[dict[str, Any]]) -> None:
         self.results = results
-        failed = [r for r in results if r["outcome"] in ("failed", "error")]
-        super().__init__(f"{len(failed)} of {len(results)} objects failed", pytrace=False)
+        failed = sum(r["outcome"] == "failed" for r in results)
+        errors = sum(r["outcome"] == "error" for r in results)
+        self.errors = errors  # crashes: the item is an error, not a failure
+        text = f"{failed} of {len(results)} objects failed" if failed or not errors else ""
+        text += f"{', ' if text else ''}{errors} of {len(results)} objects errored" if errors else ""
+        super().__init__(text, pytrace=False)
 
     def __str__(self) -> str:
         return self.msg or ""
@@ -140,14 +145,40 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
                     entry["outcome"] = "waived"
         except pytest.skip.Exception as exc:
             entry.update(outcome="skipped", message=str(exc.msg), resource=subject.resource())
-        except Exception as exc:  # noqa: BLE001 - reported per object, like a test error
-            entry.update(outcome="error", message=f"{type(exc).__name__}: {exc}"[:4000], resource=subject.resource())
+        except pytest.xfail.Exception as exc:
+            entry.update(outcome="skipped", message=f"xfail: {exc.msg}", resource=subject.resource())
+        except (AssertionError, pytest.fail.Exception) as exc:  # the test's own verdict: a finding
+            entry.update(outcome="failed", message=verdict_message(exc), findings=[], resource=subject.resource())
+        except Exception as exc:  # noqa: BLE001 - a crash, not a finding: an error for this object alone
+            entry.update(outcome="error", message=error_message(exc), findings=[], resource=subject.resource())
         results.append(entry)
     item.stash[SUBRESULTS] = results
     if any(r["outcome"] in ("failed", "error") for r in results):
         raise GroupFailed(results)
     if results and all(r["outcome"] == "skipped" for r in results):
         pytest.skip(results[0]["message"] or "skipped")
+
+
+def error_message(exc: BaseException) -> str:
+    """A crash in one line: the exception's type and the first line of its message."""
+    text = str(exc).strip().partition("\n")[0]
+    return f"{type(exc).__name__}: {text}"[:_MAX_MESSAGE] if text else type(exc).__name__
+
+
+def verdict_message(exc: BaseException) -> str:
+    """What a failing ``assert`` or ``pytest.fail`` in a custom control says."""
+    text = str(getattr(exc, "msg", None) or exc).strip()
+    return (text or f"{type(exc).__name__} (no message)")[:_MAX_MESSAGE]
+
+
+def is_finding(exc: BaseException) -> bool:
+    """Is this exception a test's verdict (a finding) rather than a crash?
+
+    :func:`~pytest_k8shardening.assert_compliant`, ``pytest.fail`` and a plain
+    ``assert`` say what is wrong with the object; anything else (a TypeError
+    on an odd value, say) is a bug or a surprise: an error, never a finding.
+    """
+    return isinstance(exc, (AssertionError, pytest.fail.Exception))
 
 
 def render_group_failure(header: list[str], exc: GroupFailed, remediation: str | None) -> str:
@@ -158,7 +189,7 @@ def render_group_failure(header: list[str], exc: GroupFailed, remediation: str |
         res = r.get("resource") or {}
         where = f"  ({res['file']}:{res['line']})" if res.get("file") else ""
         lines.append(f"{r['id']}{where}")
-        if r["findings"]:
+        if r.get("findings"):
             lines.extend(f"  - {f['message']}" for f in r["findings"])
         else:
             lines.append(f"  - {r['message']}")

@@ -210,6 +210,7 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
             request_timeout: float = DEFAULT_REQUEST_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
             max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> LiveCluster:
     """A :class:`LiveCluster` from a kubeconfig (and context) or the pod's service account."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -230,9 +231,13 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
                                     persist_config=False)
             where = f"kubeconfig {kubeconfig or '(default)'}" + (f", context {context}" if context else "")
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
+    except (ConfigException, OSError, TypeError, ValueError, AttributeError, KeyError, yaml.YAMLError) as exc:
+        # a kubeconfig that is not YAML, or not a kubeconfig's shape: one line, never a traceback
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, (TypeError, AttributeError, KeyError, yaml.YAMLError)):
+            text = f"not a valid kubeconfig ({text})"
         raise ClusterAccessError(f"cannot load the cluster credentials ({'in-cluster' if in_cluster else 'kubeconfig'}): "
-                                 f"{exc}") from None
+                                 f"{text[:300]}") from None
     cfg.retries = False
     return LiveCluster(client.ApiClient(cfg), where, request_timeout=request_timeout, read_timeout=read_timeout,
                        max_response_bytes=max_response_bytes)
@@ -345,9 +350,13 @@ class LiveCluster:
         if status != 200:
             raise ClusterAccessError(f"GET {path} on {self.server} failed: {_status_message(status, data, path)}")
         try:
-            return json.loads(data)
-        except ValueError:
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
             raise ClusterAccessError(f"GET {path} on {self.server} returned something other than JSON") from None
+        if not isinstance(doc, dict):
+            raise ClusterAccessError(f"GET {path} on {self.server} returned a JSON {type(doc).__name__}, "
+                                     "not an object: not a Kubernetes API server?")
+        return doc
 
     # -- reads -----------------------------------------------------------
     def version(self) -> dict[str, Any]:
@@ -411,7 +420,12 @@ class LiveCluster:
             if token:
                 query.append(("continue", token))
             doc = self._json(res.list_path(), query)
-            for item in doc.get("items") or ():
+            page = doc.get("items") or []
+            if not isinstance(page, list):
+                raise ClusterAccessError(f"GET {res.list_path()} on {self.server}: items is a "
+                                         f"{type(page).__name__}, not a list")
+            for i, item in enumerate(page):
+                _check_item(item, f"GET {res.list_path()} on {self.server}: items[{len(items) + i}]")
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", kind)
                 meta = item.get("metadata")
@@ -488,6 +502,17 @@ def _anonymous_probe(server: str, cfg: Any, timeout: tuple[float, float]) -> dic
         return {"path": "/api", "status": exc.code}
     except (urllib.error.URLError, OSError) as exc:
         return {"path": "/api", "status": None, "error": _short(exc)}
+
+
+def _check_item(item: Any, where: str) -> None:
+    """A listed object the rest of the plugin can rely on: a mapping with metadata and a name."""
+    if not isinstance(item, dict):
+        raise ClusterAccessError(f"{where} is a {type(item).__name__}, not an object")
+    meta = item.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ClusterAccessError(f"{where} has no metadata.name")
+    if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
+        raise ClusterAccessError(f"{where}: metadata.namespace is not a string")
 
 
 def _status_message(status: int, data: bytes, path: str) -> str:

@@ -296,6 +296,11 @@ class Settings:
                                     "--k8s-in-cluster or --k8s-kind)")
         if live:
             manifests = []
+        if any(not str(m).strip() for m in manifests):
+            raise pytest.UsageError("--k8s-manifests got an empty path; name a file or directory "
+                                    "(--k8s-manifests . for the current directory), or - for standard input")
+        if list(manifests).count("-") > 1:
+            raise pytest.UsageError("--k8s-manifests - is given more than once; standard input can be read once")
         _check_versions(config)
         return cls(
             context=opt.k8s_context,

@@ -44,7 +44,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
             and not os.environ.get("PYTEST_XDIST_WORKER"):
         from .loader import read_stdin
 
-        early_config.stash[STDIN_KEY] = read_stdin()
+        data = read_stdin()
+        if data is not None:  # closed: the loader says so
+            early_config.stash[STDIN_KEY] = data
     return (yield)
 
 
@@ -77,6 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         _check_outputs(config, settings)  # before anything is read: a bad path must not cost a scan
     waivers = _load_waivers(settings)
+    if not hasattr(config, "workerinput"):
+        for w in waivers:
+            if w.label_only:
+                config.issue_config_time_warning(pytest.PytestConfigWarning(
+                    f"k8shardening: {w.describe()} selects by labels only: whoever may label a workload can "
+                    "exempt it; add a namespace, kind or name"), stacklevel=2)
     session = K8sSession(config, settings)
     session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)
@@ -89,6 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
             resolve=session.resource_for, grouped=settings.group_by != "resource")
         config.pluginmanager.register(collector, _RESULTS)
+        if getattr(config.option, "xmlpath", None):
+            config.pluginmanager.register(results.JunitErrors(config), "k8shardening-junit")
         if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
             from .reporting.html import HtmlBridge
 

@@ -173,12 +173,18 @@ def scan(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES, max_nodes:
     reader = _Reader(result, max_bytes, max_nodes, renderers)
     seen_args: set[str] = set()
     for arg in paths:
+        if arg == "-" and arg in seen_args:
+            raise ManifestError("- is given twice: standard input can be read only once")
         if arg in seen_args:
-            continue  # the same target named twice is read once
+            continue  # the same file or folder named twice is read once
         seen_args.add(arg)
         if arg == "-":
             data = _stdin_bytes(stdin, max_bytes)
+            before = len(result.objects), len(result.errors)
             reader.classify_text(_decode(data, "<stdin>"), "<stdin>", is_json=False, named=True)
+            if (len(result.objects), len(result.errors)) == before:
+                # an empty pipe (a failed `helm template | pytest ...`) is never an empty cluster
+                raise ManifestError("<stdin>: no Kubernetes objects on standard input (-)")
             continue
         if arg == "":
             raise ManifestError("an empty path was given as a target")
@@ -196,12 +202,15 @@ def scan(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES, max_nodes:
 
 
 def _stdin_bytes(stdin: BinaryIO | bytes | None, max_bytes: int) -> bytes:
+    data: bytes | None
     if stdin is None:
         data = read_stdin(max_bytes)
     elif isinstance(stdin, bytes):
         data = stdin
     else:
         data = stdin.read(max_bytes + 1)
+    if data is None:
+        raise ManifestError("<stdin>: standard input is closed, so - has nothing to read")
     if len(data) > max_bytes:
         raise ManifestError(f"<stdin>: input is larger than {max_bytes} bytes (raise k8s_max_file_size)")
     return data

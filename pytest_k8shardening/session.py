@@ -25,6 +25,7 @@ import yaml
 from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
+from .results import USAGE_ERROR_KEY
 
 __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
@@ -32,20 +33,30 @@ WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Set by the controller: workers build and encode the result entries of grouped items.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
+_LIVE_ERROR = "k8shardening: cannot read the cluster: "
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
 
 def _write_worker_snapshot(inv: Inventory, path: Path, input_errors: list[Any]) -> None:
-    doc = {
-        "sources": inv.sources,
-        "fetched": sorted(inv.fetched),
-        "unavailable": inv.unavailable_kinds,
-        "input_errors": [e.as_dict() for e in input_errors],
-        "objects": [[o.raw, o.source.file, o.source.line, o.source.document, o.source.unit] for o in inv.objects],
-    }
+    """The inventory as JSON for the xdist workers; an object JSON cannot carry is a usage error
+    naming it (a workers' verdict must be about the same object the controller read)."""
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    parts = []
+    for o in inv.objects:
+        try:
+            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit]))
+        except (TypeError, ValueError, RecursionError) as exc:
+            where = f"{o.describe()} ({o.source.describe()})"
+            problem = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).partition("\n")[0]
+            raise pytest.UsageError(f"k8shardening: cannot hand {where} to the pytest-xdist workers, which read "
+                                    f"the inventory as JSON: {problem}") from None
+    head = encode({"sources": inv.sources, "fetched": sorted(inv.fetched), "unavailable": inv.unavailable_kinds,
+                   "input_errors": [e.as_dict() for e in input_errors]})
     with path.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
+        fh.write(head[:-1] + ',"objects":[')
+        fh.write(",".join(parts))
+        fh.write("]}")
 
 
 def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[Inventory, list[Any]]:
@@ -99,6 +110,8 @@ class K8sSession:
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
         self._frozen = False
+        self._collecting = False
+        self.live_error: str | None = None  # the cluster stopped answering properly, mid-run
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
         config.add_cleanup(self._unfreeze)
@@ -162,7 +175,7 @@ class K8sSession:
                               max_response_bytes=self.settings.max_response_size)
             cluster.version()  # fail now, clearly, if the server is unreachable or refuses us
         except ClusterAccessError as exc:
-            raise pytest.UsageError(f"k8shardening: cannot read the cluster: {exc}") from None
+            raise pytest.UsageError(f"{_LIVE_ERROR}{exc}") from None
         return cluster
 
     def _lazy_fetch(self) -> Any:
@@ -176,23 +189,61 @@ class K8sSession:
         return self._guarded(fetch)
 
     def _guarded(self, fetch: Any) -> Any:
-        """``fetch``, with a cluster that stops answering mid-run (deadline, oversized or looping answer)
-        turned into skips naming the reason and exit 4, not a traceback out of collection.
+        """A live read that fails after the start (a 500 or 401 mid-run, a malformed answer) ends the
+        run as a usage error (exit 4) in one line: never a traceback, never a partial verdict.
 
-        After the first such error nothing more is requested: each request would wait out its deadline too.
+        While pytest collects, an exception would become a collection error with a traceback:
+        there the error is recorded and :meth:`pytest_collection_modifyitems` stops the run.
         """
         from .live import ClusterAccessError
 
-        def run(kind: str, inventory: Inventory) -> Any:
-            if self.read_error is not None:
-                return [], self.read_error
+        def guarded(kind: str, inventory: Inventory) -> Any:
+            if self.live_error is not None:
+                return self._stop()
             try:
                 return fetch(kind, inventory)
-            except ClusterAccessError as exc:
+            except pytest.UsageError as exc:
+                self.live_error = str(exc)
+            except ClusterAccessError as exc:  # deadlines, oversized or looping answers included
+                self.live_error = f"{_LIVE_ERROR}{exc}"
                 self.read_error = f"cannot read the cluster: {exc}"
-                return [], self.read_error
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # an answer of the wrong shape
+                self.live_error = (f"{_LIVE_ERROR}reading {kind}: the API server's answer "
+                                   f"has an unexpected shape ({type(exc).__name__}: {exc})")
+            return self._stop()
 
-        return run
+        return guarded
+
+    def _stop(self) -> Any:
+        assert self.live_error is not None
+        if self._collecting:
+            return [], None  # pytest_collection_modifyitems stops the run, before any test runs
+        pytest.exit(self.live_error, returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def pytest_collectstart(self) -> None:
+        self._collecting = True  # (the xdist controller collects nothing: it never gets here)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self) -> None:
+        self._collecting = False
+        if self.live_error is not None and not hasattr(self.config, "workerinput"):
+            raise pytest.UsageError(self.live_error)  # (a worker runs nothing: pytest_runtestloop)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """An xdist worker whose live read failed while it collected runs nothing: it stops, and its
+        controller ends the run with the worker's message as a usage error."""
+        if self.live_error is not None and hasattr(self.config, "workerinput"):
+            session.shouldstop = self.live_error
+            return True
+        return None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        stop = (getattr(node, "workeroutput", None) or {}).get("shouldstop")
+        if isinstance(stop, str) and stop.startswith(_LIVE_ERROR) and self.live_error is None:
+            self.live_error = stop
+            self.config.stash[USAGE_ERROR_KEY] = stop
 
     def _open_live(self) -> None:
         from .live import DEFAULT_KINDS, fetcher
@@ -315,7 +366,10 @@ class K8sSession:
             if self.settings.live:
                 from .live import DEFAULT_KINDS
 
-                self.inventory.ensure(*DEFAULT_KINDS)
+                try:
+                    self.inventory.ensure(*DEFAULT_KINDS)
+                except pytest.exit.Exception:  # the cluster failed: before any worker starts, a usage error
+                    raise pytest.UsageError(self.live_error) from None
             self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
             _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json", self.input_errors)
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
