@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from .grouping import Grouping, choose_grouping
 from .loader import ManifestError, load_inventory
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
@@ -31,6 +32,8 @@ WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Set by the controller: workers build and encode the result entries of grouped items.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
+#: The grouping the controller chose: every worker collects the same items.
+WORKER_GROUPING_KEY = "k8shardening_grouping"
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
@@ -90,6 +93,7 @@ class K8sSession:
         self.waivers: list[Any] = []
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
+        self._grouping: Grouping | None = None
         self._frozen = False
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
@@ -131,6 +135,22 @@ class K8sSession:
             from .loader import validate
 
             validate(self.inventory)
+
+    @property
+    def grouping(self) -> Grouping:
+        """The grouping mode of this run, chosen once (``auto``: from the workloads in scope).
+
+        An xdist worker takes the controller's choice, so every worker collects the same items.
+        """
+        if self._grouping is None:
+            workerinput = getattr(self.config, "workerinput", None) or {}
+            if WORKER_GROUPING_KEY in workerinput:
+                self._grouping = Grouping.from_dict(workerinput[WORKER_GROUPING_KEY])
+            else:
+                requested = self.settings.group_by
+                workloads = len(self.inventory.workloads()) if requested == "auto" and self.inventory else 0
+                self._grouping = choose_grouping(requested, workloads)
+        return self._grouping
 
     # -- live ------------------------------------------------------------
     def _connect(self) -> Any:
@@ -197,7 +217,7 @@ class K8sSession:
         inv = self.inventory
         if inv is None:
             return {"sources": [], "objects": 0, "kinds": {}, "scope": self.settings.scope.describe(),
-                    "out_of_scope": {}, "unavailable": {}}
+                    "out_of_scope": {}, "unavailable": {}, "grouping": self.grouping.as_dict()}
         summary = {
             "sources": inv.sources,
             "objects": len(inv.objects),
@@ -208,6 +228,7 @@ class K8sSession:
         }
         if self.cluster is not None:
             summary["requests"] = self.cluster.requests
+        summary["grouping"] = self.grouping.as_dict()
         return summary
 
     def resource_for(self, ident: str) -> dict[str, Any]:
@@ -246,6 +267,11 @@ class K8sSession:
         os.replace(tmp, path)
 
     # -- hooks -----------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        if self.inventory is None:
+            return None
+        return f"k8shardening: {self.grouping.reason}"
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist: read the cluster once, here, and hand the result to every worker."""
@@ -261,7 +287,8 @@ class K8sSession:
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
         # Grouped items: the workers build their result entries (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
-        node.workerinput[WORKER_ENCODE_KEY] = self.settings.group_by != "resource" and \
+        node.workerinput[WORKER_GROUPING_KEY] = self.grouping.as_dict()
+        node.workerinput[WORKER_ENCODE_KEY] = self.grouping.mode != "resource" and \
             not self.config.hook.pytest_k8shardening_result.get_hookimpls()
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
