@@ -367,6 +367,14 @@ def _vs_checkov(r: Row, ck: Row | None) -> str:
     return f"**{text}**" if r.case.endswith("-noflag") else text
 
 
+def _cpu(r: Row) -> str:
+    return f"{r.cpu_s:.1f} s" if r.cpu_s is not None else "–"
+
+
+def _load(r: Row) -> str:
+    return f"{r.other_load:.1f}" if r.other_load is not None else "–"
+
+
 def _wall(r: Row) -> str:
     return f"over {r.wall:,.0f} s (stopped)" if r.timed_out else f"{r.wall:.1f} s"
 
@@ -374,8 +382,8 @@ def _wall(r: Row) -> str:
 def readme_blocks(rows: list[Row]) -> dict[str, str]:
     """The Markdown of each generated README block, by name."""
     by = {(r.case, r.workloads): r for r in rows}
-    large = ["| run (`-m nsa`, JSON + JUnit on) | workloads | test items | wall | peak memory | × Checkov |",
-             "|---|---|---|---|---|---|"]
+    large = ["| run (`-m nsa`, JSON + JUnit on) | workloads | test items | wall | CPU | other load | peak memory "
+             "| × Checkov |", "|---|---|---|---|---|---|---|---|"]
     for n in _LARGE_SIZES:
         ck = by.get(("checkov", n))
         for case in _LARGE:
@@ -383,22 +391,25 @@ def readme_blocks(rows: list[Row]) -> dict[str, str]:
             if r is None or (case == "ours-tbno" and ("ours", n) in by):
                 continue
             items = f"({r.items:,} checks)" if case == "checkov" and r.items else f"{r.items:,}" if r.items else "–"
-            large.append(f"| {_label(r)} | {n:,} | {items} | {_wall(r)} | {_memory(r)} | {_vs_checkov(r, ck)} |")
+            large.append(f"| {_label(r)} | {n:,} | {items} | {_wall(r)} | {_cpu(r)} | {_load(r)} | {_memory(r)} "
+                         f"| {_vs_checkov(r, ck)} |")
     small = sorted({r.workloads for r in rows if r.workloads < min(_LARGE_SIZES)})
     threshold = [("| workloads | Checkov | `--k8s-group-by resource` (items) | `--k8s-group-by control` | "
-                  "no flag (auto chose) |"), "|---|---|---|---|---|"]
+                  "no flag (auto chose) |"), "|---|---|---|---|---|",
+                 "| | wall (CPU) | wall (CPU) | wall (CPU) | wall (CPU) |"]
     for n in small:
         cells = []
         for case in ("checkov", "ours", "ours-group-control", "ours-noflag"):
             r = by.get((case, n))
             if r is None or not r.wall:
                 cells.append("–")
-            elif case == "ours":
-                cells.append(f"{_wall(r)} ({r.items:,})" if r.items else _wall(r))
-            elif case == "ours-noflag":
-                cells.append(f"{_wall(r)} ({r.grouping or '?'})")
             else:
-                cells.append(_wall(r))
+                cell = f"{_wall(r)} ({_cpu(r)})"
+                if case == "ours" and r.items:
+                    cell += f", {r.items:,} items"
+                elif case == "ours-noflag":
+                    cell += f": {r.grouping or '?'}"
+                cells.append(cell)
         threshold.append(f"| {n:,} | " + " | ".join(cells) + " |")
     return {"large": "\n".join(large), "threshold": "\n".join(threshold)}
 
