@@ -148,7 +148,8 @@ class K8sSession:
                 self._grouping = Grouping.from_dict(workerinput[WORKER_GROUPING_KEY])
             else:
                 requested = self.settings.group_by
-                workloads = len(self.inventory.workloads()) if requested == "auto" and self.inventory else 0
+                inv = self.inventory
+                workloads = len(inv.workloads()) if requested == "auto" and inv is not None else 0
                 self._grouping = choose_grouping(requested, workloads)
         return self._grouping
 
