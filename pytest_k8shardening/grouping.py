@@ -8,6 +8,12 @@ object. Every object still gets its own outcome, message, findings and
 waiver in the JSON results and SARIF, and the item's failure text lists the
 failing objects; what is lost is per-object selection with ``-k`` and one
 JUnit/HTML row per object.
+
+The default, ``auto``, keeps one item per object for inputs up to
+:data:`AUTO_THRESHOLD` workloads in scope (ids stay readable, ``-k`` selects
+objects) and groups by control above it, where pytest's own ~0.7 ms per item
+makes a per-object run several times slower than the checks themselves
+(measured in bench/results.md; README "Large clusters").
 """
 
 from __future__ import annotations
@@ -21,14 +27,57 @@ import pytest
 from .controls import NonCompliant
 from .model import Container, Inventory, K8sObject, Namespace, Workload
 
-__all__ = ["GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "group_values", "render_group_failure", "run_group"]
+__all__ = ["AUTO_THRESHOLD", "GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
+           "group_values", "render_group_failure", "run_group"]
 
 GROUP_BY = ("resource", "namespace", "control")
+#: ``auto`` groups by control above this many workloads in scope. Per object, the NSA suite makes
+#: about 33 items per workload at ~0.75 ms each: a per-object run grows by ~25 ms per workload, a
+#: run grouped by control by well under 1 ms. Up to here a per-object run stays under about 10 s
+#: on the benchmark machine (2 cores) and within about twice Checkov's time; above it the items cost
+#: more than readable per-object ids give (bench/results.md: cases ours, ours-group-control, checkov
+#: at 100, 250 and 500 workloads; README "Large clusters").
+AUTO_THRESHOLD = 300
 _MAX_LISTED = 50
 _MAX_MESSAGE = 4000
 
 #: Per-object results of a grouped item, stashed by :func:`run_group`.
 SUBRESULTS = pytest.StashKey["list[dict[str, Any]]"]()
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The grouping mode a run uses, and why (shown in the header and the summary)."""
+
+    mode: str  # resource, namespace or control: what the items are
+    requested: str  # auto, or the mode asked for with --k8s-group-by / k8s_group_by
+    workloads: int | None = None  # counted for auto
+    threshold: int | None = None  # auto's threshold
+
+    @property
+    def reason(self) -> str:
+        what = "one test per object" if self.mode == "resource" else f"grouped by {self.mode}"
+        if self.requested != "auto":
+            return f"{what}: --k8s-group-by {self.requested} (or k8s_group_by) was given"
+        n = f"{self.workloads:,} workload{'s' if self.workloads != 1 else ''}"
+        if self.mode == "resource":
+            return f"{what}: {n} is not above {self.threshold:,} (above it, tests are grouped by control)"
+        return f"{what}: {n} is above {self.threshold:,}; pass --k8s-group-by resource for one test per object"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "requested": self.requested, "workloads": self.workloads,
+                "threshold": self.threshold, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Grouping:
+        return cls(data["mode"], data["requested"], data.get("workloads"), data.get("threshold"))
+
+
+def choose_grouping(requested: str, workloads: int, threshold: int = AUTO_THRESHOLD) -> Grouping:
+    """The mode for ``requested`` (auto or an explicit mode) and ``workloads`` in scope."""
+    if requested != "auto":
+        return Grouping(requested, requested)
+    return Grouping("control" if workloads > threshold else "resource", "auto", workloads, threshold)
 
 
 @dataclass

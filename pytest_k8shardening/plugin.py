@@ -37,6 +37,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> Generator[None, None, None]:
+    # `--k8s-manifests ../elsewhere` moved pytest's rootdir and ini file: keep the project's (before the
+    # conftests load from there).
+    from .rootdir import keep_project_setup
+
+    keep_project_setup(early_config, args)
     # pytest's fd capturing swaps stdin for /dev/null right after this point:
     # read `--k8s-manifests -` first.
     # An xdist worker gets the inventory from its controller and must not touch its own stdin.
@@ -50,29 +55,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     return (yield)
 
 
-_PATH_OPTIONS = ("--k8s-manifests", "--k8s-kubeconfig", "--k8s-waivers", "--k8s-kind-config")
-
-
-def _warn_rootdir(config: pytest.Config) -> None:
-    """pytest picks its rootdir (and ini file) before plugins load, so it reads the value of
-    ``--k8s-manifests /elsewhere`` as a test path. Say so when that moved the rootdir."""
-    args = list(config.invocation_params.args)
-    here = config.invocation_params.dir
-    for i, arg in enumerate(args[:-1]):
-        if arg in _PATH_OPTIONS and args[i + 1] != "-":
-            path = (here / args[i + 1]).resolve()
-            if here not in (path, *path.parents) and config.rootpath != here:
-                config.issue_config_time_warning(pytest.PytestConfigWarning(
-                    f"pytest took {args[i + 1]} (the value of {arg}) into account when choosing its rootdir "
-                    f"({config.rootpath}) and ini file; write {arg}={args[i + 1]} to keep this project's"),
-                    stacklevel=2)
-                return
-
-
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
-    if not hasattr(config, "workerinput"):  # once, not again from every xdist worker
-        _warn_rootdir(config)
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
@@ -95,7 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
-            resolve=session.resource_for, grouped=settings.group_by != "resource")
+            resolve=session.resource_for, grouped=settings.group_by in ("namespace", "control"))
         config.pluginmanager.register(collector, _RESULTS)
         if getattr(config.option, "xmlpath", None):
             config.pluginmanager.register(results.JunitErrors(config), "k8shardening-junit")
@@ -220,7 +204,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if session is None:
         params.parametrize(metafunc, None)
     else:
-        params.parametrize(metafunc, session.inventory, session.settings.group_by)
+        params.parametrize(metafunc, session.inventory, session.grouping.mode)
 
 
 @pytest.hookimpl(tryfirst=True)

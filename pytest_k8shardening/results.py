@@ -886,6 +886,9 @@ class ResultsCollector:
                 tr.write_line(f"not readable, tests needing it skipped: {kind}: {why}")
         elif self.target.get("unavailable"):
             tr.write_line("not readable, tests needing them skipped: " + ", ".join(self.target["unavailable"]))
+        grouping = self.target.get("grouping") or {}
+        if grouping and (verbose or grouping["requested"] == "auto" and grouping["mode"] != "resource"):
+            tr.write_line(f"tests: {grouping['reason']}")  # -q too when the ids are not per object
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
         waived = f", {s['waived']} waived" if s["waived"] else ""
@@ -925,7 +928,8 @@ class ResultsCollector:
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
         tbstyle = getattr(self.config.option, "tbstyle", "auto")
-        if s["failed"] > _HINT_FAILURES and not self.grouped and tbstyle not in ("line", "no"):
+        grouped = self.grouped or (self.target.get("grouping") or {}).get("mode", "resource") != "resource"
+        if s["failed"] > _HINT_FAILURES and not grouped and tbstyle not in ("line", "no"):
             tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
                           "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
                           "grouped items (README: Large clusters).", yellow=True)

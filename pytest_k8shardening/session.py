@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from .grouping import Grouping, choose_grouping
 from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
@@ -34,6 +35,8 @@ WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Set by the controller: workers build and encode the result entries of grouped items.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
 _LIVE_ERROR = "k8shardening: cannot read the cluster: "
+#: The grouping the controller chose: every worker collects the same items.
+WORKER_GROUPING_KEY = "k8shardening_grouping"
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
@@ -109,8 +112,10 @@ class K8sSession:
         self.waivers: list[Any] = []
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
+        self._grouping: Grouping | None = None
         self._frozen = False
         self._collecting = False
+        self._collected = False  # collection has begun (after it, a live failure ends the run with pytest.exit)
         self.live_error: str | None = None  # the cluster stopped answering properly, mid-run
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
@@ -163,6 +168,23 @@ class K8sSession:
             from .loader import validate
 
             validate(self.inventory)
+
+    @property
+    def grouping(self) -> Grouping:
+        """The grouping mode of this run, chosen once (``auto``: from the workloads in scope).
+
+        An xdist worker takes the controller's choice, so every worker collects the same items.
+        """
+        if self._grouping is None:
+            workerinput = getattr(self.config, "workerinput", None) or {}
+            if WORKER_GROUPING_KEY in workerinput:
+                self._grouping = Grouping.from_dict(workerinput[WORKER_GROUPING_KEY])
+            else:
+                requested = self.settings.group_by
+                inv = self.inventory
+                workloads = len(inv.workloads()) if requested == "auto" and inv is not None else 0
+                self._grouping = choose_grouping(requested, workloads)
+        return self._grouping
 
     # -- live ------------------------------------------------------------
     def _connect(self) -> Any:
@@ -218,10 +240,12 @@ class K8sSession:
         assert self.live_error is not None
         if self._collecting:
             return [], None  # pytest_collection_modifyitems stops the run, before any test runs
+        if not self._collected:  # before collection (the grouping choice, the header): one usage error line
+            raise pytest.UsageError(self.live_error)
         pytest.exit(self.live_error, returncode=pytest.ExitCode.USAGE_ERROR)
 
     def pytest_collectstart(self) -> None:
-        self._collecting = True  # (the xdist controller collects nothing: it never gets here)
+        self._collecting = self._collected = True  # (the xdist controller collects nothing: it never gets here)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self) -> None:
@@ -288,7 +312,7 @@ class K8sSession:
         inv = self.inventory
         if inv is None:
             return {"sources": [], "objects": 0, "kinds": {}, "scope": self.settings.scope.describe(),
-                    "out_of_scope": {}, "unavailable": {}}
+                    "out_of_scope": {}, "unavailable": {}, "grouping": self.grouping.as_dict()}
         summary = {
             "sources": inv.sources,
             "objects": len(inv.objects),
@@ -303,6 +327,7 @@ class K8sSession:
             summary["inputs"] = self.scan.as_dict()
         if self.cluster is not None:
             summary["requests"] = self.cluster.requests
+        summary["grouping"] = self.grouping.as_dict()
         return summary
 
     def resource_for(self, ident: str) -> dict[str, Any]:
@@ -357,6 +382,11 @@ class K8sSession:
         atomic_write(path, write, private=True)
 
     # -- hooks -----------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        if self.inventory is None:
+            return None
+        return f"k8shardening: {self.grouping.reason}"
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist: read the cluster once, here, and hand the result to every worker."""
@@ -375,7 +405,8 @@ class K8sSession:
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
         # Grouped items: the workers build their result entries (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
-        node.workerinput[WORKER_ENCODE_KEY] = self.settings.group_by != "resource" and \
+        node.workerinput[WORKER_GROUPING_KEY] = self.grouping.as_dict()
+        node.workerinput[WORKER_ENCODE_KEY] = self.grouping.mode != "resource" and \
             not self.config.hook.pytest_k8shardening_result.get_hookimpls()
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
