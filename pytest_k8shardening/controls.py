@@ -89,7 +89,7 @@ class Control:
     manual: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        refs = {"kubescape": [], "trivy": [], "cis": [], "pss": None}
+        refs: dict[str, Any] = {"kubescape": [], "trivy": [], "cis": [], "pss": None}
         refs.update({k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in self.references.items()})
         return {
             "control": self.id,
@@ -225,7 +225,7 @@ def adjust_item(item: pytest.Item, original: Control, adjusted: Control | None, 
         item.add_marker(adjusted.severity)
 
 
-class NonCompliant(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+class NonCompliant(pytest.fail.Exception):  # type: ignore[name-defined]
     """Raised by :func:`assert_compliant`; carries the findings.
 
     A ``pytest.fail`` outcome without a Python traceback: a finding is not a

@@ -145,7 +145,7 @@ def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
     return subject
 
 
-class GroupFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+class GroupFailed(pytest.fail.Exception):  # type: ignore[name-defined]
     """Some objects of a grouped item failed; carries the per-object results."""
 
     def __init__(self, results: list[dict[str, Any]]) -> None:

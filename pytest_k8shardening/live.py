@@ -21,6 +21,7 @@ cap (``k8s_max_response_size``, 128 MiB, counted after gzip decoding), and a
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import gc
@@ -236,7 +237,8 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
         text = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, (TypeError, AttributeError, KeyError, yaml.YAMLError)):
             text = f"not a valid kubeconfig ({text})"
-        raise ClusterAccessError(f"cannot load the cluster credentials ({'in-cluster' if in_cluster else 'kubeconfig'}): "
+        source = "in-cluster" if in_cluster else "kubeconfig"
+        raise ClusterAccessError(f"cannot load the cluster credentials ({source}): "
                                  f"{text[:300]}") from None
     cfg.retries = False
     return LiveCluster(client.ApiClient(cfg), where, request_timeout=request_timeout, read_timeout=read_timeout,
@@ -392,7 +394,7 @@ class LiveCluster:
             self._discovered = found
         return self._discovered.get(kind)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
+    def list(self, kind: str) -> builtins.list[dict[str, Any]]:
         """All objects of ``kind``, page by page. Raises ``_Unavailable`` on 403/404.
 
         The garbage collector is paused meanwhile: parsing builds millions of
@@ -407,16 +409,16 @@ class LiveCluster:
             if was_enabled:
                 gc.enable()
 
-    def _list(self, kind: str) -> list[dict[str, Any]]:
+    def _list(self, kind: str) -> builtins.list[dict[str, Any]]:
         res = RESOURCES.get(kind) or self.discover(kind)
         if res is None:
             raise _Unavailable(f"no resource of kind {kind} is served by this API server", not_served=True)
         kind = kind.split(".", 1)[0]
-        items: list[dict[str, Any]] = []
+        items: builtins.list[dict[str, Any]] = []
         token = None
         seen: set[str] = set()
         while True:
-            query: list[tuple[str, Any]] = [("limit", self.page_size)]
+            query: builtins.list[tuple[str, Any]] = [("limit", self.page_size)]
             if token:
                 query.append(("continue", token))
             doc = self._json(res.list_path(), query)
@@ -441,7 +443,7 @@ class LiveCluster:
                                          f"{kind} rather than looping")
             seen.add(token)
 
-    def kubelet_configs(self, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def kubelet_configs(self, nodes: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Each node's effective kubelet configuration, from ``/configz`` via the node proxy.
 
         A node whose configz cannot be read gets a placeholder that carries

@@ -42,7 +42,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """PyYAML's safe loader, reading scalars the way the API server's decoder does.
 
     The API server decodes YAML with go-yaml v2 into untyped JSON: an unquoted
@@ -66,7 +66,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     if k.value in seen and k.value != "<<":
                         self.duplicates.append((k.start_mark.line + 1, k.value))
                     seen.add(k.value)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep)
 
 
 def _as_written(loader: yaml.BaseLoader, node: yaml.Node) -> str:
@@ -81,7 +81,7 @@ class ManifestError(Exception):
     """Input that cannot be read as Kubernetes objects. Becomes a usage error."""
 
 
-class K8sYamlLoader(_Loader):  # type: ignore[misc,valid-type]
+class K8sYamlLoader(_Loader):
     """YAML as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON).
 
     A date-like scalar (``2024-01-02``, even ``2024-13-45``) stays the string it
@@ -131,7 +131,7 @@ def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes | None:
     if stream is None:
         return None
     try:
-        return stream.buffer.read(limit + 1)
+        return bytes(stream.buffer.read(limit + 1))
     except (OSError, ValueError):
         return None
 
@@ -174,7 +174,8 @@ def parse_documents(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES,
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             if is_json:
-                raise ManifestError(f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+                raise ManifestError(
+                    f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
         except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
             raise ManifestError(f"{name}: cannot read: {_value_problem(exc)}") from None
         else:

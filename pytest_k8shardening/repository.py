@@ -66,7 +66,8 @@ __all__ = ["HELM_VERSION", "KUSTOMIZATION_FILES", "InputError", "LeftOut", "Rend
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 HELM_VERSION = "v3.22.0"
 #: Where scripts/build-helm.sh puts the helm it builds; used when no helm is on PATH.
-HELM_CACHE = Path(os.environ.get("K8SH_CACHE") or Path.home() / ".cache" / "pytest-k8shardening") / "helm" / HELM_VERSION
+HELM_CACHE = (Path(os.environ.get("K8SH_CACHE") or Path.home() / ".cache" / "pytest-k8shardening")
+              / "helm" / HELM_VERSION)
 _RENDER_TIMEOUT = 300.0
 _ORIGIN = "config.kubernetes.io/origin"
 
@@ -403,7 +404,8 @@ class _Reader:
         try:
             meta = _read_yaml_mapping(chart / "Chart.yaml", self.max_bytes)
         except ManifestError as exc:
-            self.result.errors.append(InputError(str(chart / "Chart.yaml"), _strip_name(str(exc), str(chart / "Chart.yaml"))))
+            name = str(chart / "Chart.yaml")
+            self.result.errors.append(InputError(name, _strip_name(str(exc), name)))
             return
         if meta.get("type") == "library":
             unit.role = "library chart"

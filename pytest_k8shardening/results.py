@@ -192,7 +192,7 @@ def _apply_waiver(report: pytest.TestReport, info: dict[str, Any], labels: dict[
         return f"\nWaiver expired: {waiver.describe()} expired on {waiver.expires} (owner {waiver.owner}): " \
                f"{waiver.reason}"
     report.outcome = "skipped"
-    report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "  # type: ignore[attr-defined]
+    report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "
                        f"(owner {waiver.owner}, expires {waiver.expires})")
     report.k8s_waiver = waiver.index  # type: ignore[attr-defined]
     return ""
@@ -208,7 +208,7 @@ try:
 except ImportError:  # pragma: no cover - a future pytest
     ExceptionChainRepr = None  # type: ignore[assignment,misc]
 else:
-    class FindingRepr(ExceptionChainRepr):  # type: ignore[misc,valid-type]
+    class FindingRepr(ExceptionChainRepr):
         """pytest's representation of ``pytest.fail(text, pytrace=False)``, with a quick ``str()``.
 
         JUnit XML (and pytest-html) call ``str()`` on every failure; pytest's
@@ -457,7 +457,10 @@ class ResultBatch:
                   f'"resource":')
         tail = f',"remediation":{enc(remediation)}'
         cache = {} if resource_json is None else resource_json
-        parts, tally, used, expired = [], Counter(), set(), set()
+        parts: list[str] = []
+        tally: Counter[tuple[Any, ...]] = Counter()
+        used: set[int] = set()
+        expired: set[int] = set()
         for sub in subresults:
             ident, outcome, message = sub["id"], sub["outcome"], sub.get("message")
             resource = sub.get("resource")

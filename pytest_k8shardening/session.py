@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 import tempfile
 import uuid
 from collections.abc import Generator
@@ -87,7 +88,7 @@ def _exiting() -> bool:
     mains = {c for c in (getattr(getattr(pc, n, None), "__code__", None) for n in ("main", "_main")) if c}
     entries = {c for c in (getattr(getattr(pc, n, None), "__code__", None)
                            for n in ("_console_main", "console_main")) if c}
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code not in mains:
         frame = frame.f_back
     while frame is not None and frame.f_code in mains:  # main() calls _main()
@@ -139,6 +140,10 @@ class K8sSession:
                 self.inventory = self._scan_manifests(config, settings)
             if self.inventory is not None and not (workerinput and WORKER_INPUT_KEY in workerinput):
                 self._add_hook_objects()
+            if self.input_errors:
+                from .inputerrors import InputErrorsPlugin
+
+                config.pluginmanager.register(InputErrorsPlugin(self.input_errors), "k8shardening-input-errors")
         except (ManifestError, InvalidObject) as exc:
             raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
 
@@ -445,14 +450,6 @@ class K8sSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._freeze()  # the xdist controller collects nothing: its inventory is frozen here
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        """Inputs that could not be read fail the run: added after -m/-k deselection, never deselected."""
-        if self.input_errors:
-            from .inputerrors import input_error_items
-
-            items[:0] = input_error_items(session, self.input_errors)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

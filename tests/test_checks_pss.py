@@ -17,7 +17,7 @@ import pytest
 
 from pytest_k8shardening import catalog
 from pytest_k8shardening.checks import NotApplicable, pss
-from pytest_k8shardening.model import WORKLOAD_KINDS, InvalidObject, Workload
+from pytest_k8shardening.model import WORKLOAD_KINDS, InvalidObject
 
 from .k8s import inventory, workload, wrap_pod_spec
 

@@ -114,4 +114,5 @@ def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
         return
     from pytest_html import extras
 
-    report.extras = [*getattr(report, "extras", []), extras.html(finding_details(k8s, rationale))]
+    report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]  # pytest-html's attribute
+                     extras.html(finding_details(k8s, rationale))]

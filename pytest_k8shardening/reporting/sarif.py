@@ -97,7 +97,8 @@ def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None =
             artifact: dict[str, Any] = {"uri": uri}
             if base:
                 artifact["uriBaseId"] = base
-            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": artifact}, "logicalLocations": [logical]}
+            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": artifact},
+                                        "logicalLocations": [logical]}
             if res.get("line"):
                 location["physicalLocation"]["region"] = {"startLine": int(res["line"])}
             result["locations"] = [location]

@@ -177,7 +177,8 @@ def test_apiserver_insecure_port(k8s_workload: Workload) -> None:
 )
 @APISERVER
 def test_apiserver_kubelet_tls(k8s_workload: Workload) -> None:
-    """Without a kubelet CA the API server accepts any certificate from a kubelet, so exec and logs can be intercepted."""
+    """Without a kubelet CA the API server accepts any certificate from a kubelet, so exec and logs can be
+    intercepted."""
     assert_compliant(cp.apiserver_kubelet_tls(k8s_workload))
 
 
