@@ -84,6 +84,26 @@ def test_kubelet_certificate_rotation(k8s_object: K8sObject) -> None:
 
 
 @control(
+    "nsa.kubelet.tls-ciphers", title="Kubelets offer only strong cipher suites", severity="medium",
+    category="kubelet", frameworks=["nsa"], guide=f"{NET}: TLS between components",
+    references={"kubescape": ["C-0184"], "trivy": ["KCV-0092"], "cis": ["4.2.12"]},
+    remediation="Set tlsCipherSuites in the kubelet configuration to suites from the CIS list (ECDHE with "
+                "AES-GCM or ChaCha20-Poly1305), or tlsMinVersion: VersionTLS13.",
+)
+@KUBELETS
+def test_kubelet_tls_ciphers(k8s_object: K8sObject) -> None:
+    """The kubelet serves exec, logs and pod data on port 10250; weak suites expose that traffic.
+
+    Fails each suite outside CIS 4.2.12's list, and an unset list (the Go
+    defaults include CBC-SHA1 suites the benchmark leaves out), unless
+    tlsMinVersion is VersionTLS13. Kubescape C-0184 and Trivy KCV-0092 read
+    the kubelet's command line and config file on the node; this test reads
+    the configuration the kubelet reports.
+    """
+    assert_compliant(kubelet.tls_cipher_suites(k8s_object))
+
+
+@control(
     "nsa.cluster.anonymous-access", title="The API server answers anonymous requests with 401",
     severity="high", category="authn_authz", frameworks=["nsa"], guide=f"{AUTH}: disable anonymous login",
     references={"kubescape": ["C-0113"], "cis": ["1.2.1"]},
