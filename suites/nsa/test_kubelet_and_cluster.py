@@ -74,12 +74,20 @@ def test_kubelet_read_only_port(k8s_object: K8sObject) -> None:
 @control(
     "nsa.kubelet.certificate-rotation", title="Kubelets rotate their certificates", severity="medium",
     category="kubelet", frameworks=["nsa"], guide=f"{NET}: TLS between components",
-    references={"kubescape": ["C-0181", "C-0183"], "trivy": ["KCV-0088"], "cis": ["4.2.10", "4.2.11"]},
+    references={"kubescape": ["C-0182"], "trivy": ["KCV-0090"], "cis": ["4.2.10"]},
     remediation="Set rotateCertificates: true in the kubelet configuration.",
 )
 @KUBELETS
 def test_kubelet_certificate_rotation(k8s_object: K8sObject) -> None:
-    """Long-lived client certificates outlive their keys' secrecy; rotation renews them before expiry."""
+    """Long-lived client certificates outlive their keys' secrecy; rotation renews them before expiry.
+
+    Reads rotateCertificates, as CIS 4.2.10, Kubescape C-0182 and Trivy
+    KCV-0090 do; they pass an unset field (reading the kubelet flag's
+    default), while the KubeletConfiguration default is false, so an unset
+    field fails here. The serving-certificate recommendations (4.2.9
+    tlsCertFile, 4.2.11 RotateKubeletServerCertificate) read other settings
+    and are not claimed.
+    """
     assert_compliant(kubelet.certificate_rotation(k8s_object))
 
 
