@@ -212,6 +212,18 @@ def test_etcd_reads_single_dash_flags_and_last_occurrence() -> None:
     assert cp.etcd_client_tls(again) == []
 
 
+def test_etcd_stops_reading_flags_at_a_stray_argument() -> None:
+    """Go's flag package: ``-client-cert-auth true`` sets true, and "true" ends the flags."""
+    w = static_pod("etcd", ["--client-cert-auth", "true", *without(KUBEADM_ETCD, "client-cert-auth")])
+    findings = cp.etcd_client_tls(w)
+    assert any("--cert-file is not set" in f.message for f in findings)
+    pflag = static_pod("kube-apiserver", ["--profiling", "false", *KUBEADM_APISERVER])
+    assert cp.apiserver_kubelet_tls(pflag) == []  # pflag reads on past a positional argument
+    scheduler = static_pod("kube-scheduler", ["--bind-address=127.0.0.1", "--profiling", "false"])
+    [f] = cp.scheduler_exposure(scheduler)
+    assert f.message.startswith("--profiling=true exposes pprof data") and "'false'" in f.message
+
+
 def test_flags_after_double_dash_are_not_flags() -> None:
     w = static_pod("kube-apiserver", [*KUBEADM_APISERVER, "--", "--anonymous-auth=true"])
     assert cp.apiserver_anonymous_auth(w) == []

@@ -64,7 +64,8 @@ class Flags:
 
     ``command`` then ``args``, left to right; a repeated flag's last occurrence wins, except list
     flags (:data:`SLICE_FLAGS`), whose occurrences add up; a boolean flag (:data:`BOOL_FLAGS`) takes
-    no separate value; ``--`` ends the flags. etcd (Go's flag package) also accepts ``-flag``.
+    no separate value; ``--`` ends the flags. etcd (Go's flag package) also accepts ``-flag``, and
+    stops reading flags at the first argument that is not one (etcd then refuses to start).
     """
 
     def __init__(self, container: Container, *, single_dash: bool = False) -> None:
@@ -92,7 +93,10 @@ class Flags:
                     else:
                         value = ""
                 self.occurrences.setdefault(name, []).append(value)
-            else:
+            elif single_dash:  # Go's flag package stops at the first non-flag argument
+                self.stray += argv[i:]
+                break
+            else:  # pflag keeps parsing after a positional argument
                 self.stray.append(arg)
             i += 1
         self.values: dict[str, str] = {n: v[-1] for n, v in self.occurrences.items()}
@@ -172,6 +176,14 @@ def _on(component: str) -> Callable[[Callable[[Flags], CheckResult]], Callable[[
     return wrap
 
 
+def _stray_note(f: Flags) -> str:
+    """Why a boolean reads true although the manifest seems to say false (``--profiling false``)."""
+    if not f.stray:
+        return ""
+    return (" (a boolean flag takes its value only after '=': the separate argument(s) "
+            f"{', '.join(repr(a) for a in f.stray)} are not read as its value)")
+
+
 def _require(f: Flags, *names: str) -> list[Finding]:
     return [Finding(f"--{n} is not set", f.path(n)) for n in names if not f.get(n)]
 
@@ -187,9 +199,7 @@ def apiserver_anonymous_auth(f: Flags) -> CheckResult:
     if value is None:
         return [Finding("--anonymous-auth is not set, and defaults to true", f.path("anonymous-auth"))]
     if f.is_true("anonymous-auth", True):
-        stray = f" (a boolean flag takes its value only after '=': the separate argument(s) " \
-                f"{', '.join(repr(a) for a in f.stray)} are not read as its value)" if f.stray else ""
-        return [Finding(f"--anonymous-auth={value}{stray}", f.path("anonymous-auth"))]
+        return [Finding(f"--anonymous-auth={value}{_stray_note(f)}", f.path("anonymous-auth"))]
     return []
 
 
@@ -374,7 +384,7 @@ def _profiling_and_bind(f: Flags) -> CheckResult:
     findings = []
     if f.is_true("profiling", True):
         shown = f.get("profiling") or "true (the default)"
-        findings.append(Finding(f"--profiling={shown} exposes pprof data", f.path("profiling")))
+        findings.append(Finding(f"--profiling={shown} exposes pprof data{_stray_note(f)}", f.path("profiling")))
     bind = f.get("bind-address")
     if bind not in ("127.0.0.1", "::1", "localhost"):
         shown = bind or "0.0.0.0 (the default)"
