@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import params, results
-from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
+from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
 from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_workload  # noqa: F401
 from .options import Settings, add_options
 from .session import STDIN_KEY, K8sSession
@@ -294,11 +294,14 @@ def _list_controls(config: pytest.Config, session: pytest.Session) -> int:
     tw.line(f"{'CONTROL':34} {'SEVERITY':9} {'FRAMEWORKS':22} {'REFERENCES':40} TITLE")
     for ctrl in sorted(seen.values(), key=lambda c: (SEVERITIES.index(c.severity), c.id)):
         refs = []
-        for key in ("kubescape", "trivy", "cis"):
+        for key in ("kubescape", "trivy"):
             refs += list(ctrl.references.get(key) or ())
+        refs += [f"CIS-{n}" for n in ctrl.references.get("cis") or ()]
         if ctrl.references.get("pss"):
             refs.append(f"PSS {ctrl.references['pss']}")
+        refs += [f"(not {n})" for n in ctrl.references.get(NOT_COUNTERPARTS) or ()]
         tw.line(f"{ctrl.id:34} {ctrl.severity:9} {','.join(ctrl.frameworks):22} {' '.join(refs)[:40]:40} "
                 f"{ctrl.title}")
-    tw.line(f"{len(seen)} controls")
+    tw.line(f"{len(seen)} controls; CIS-x.y.z ids are {CIS_BENCHMARK} recommendations; (not tool:ID) marks an "
+            "upstream check that is not a counterpart")
     return 0

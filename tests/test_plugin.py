@@ -215,7 +215,7 @@ def test_json_results(pytester: pytest.Pytester, app: Path) -> None:
                                  "container": "migrate", "containerType": "initContainer",
                                  "file": str(app), "line": 1}
     assert entry["references"]["kubescape"] == ["C-0057"] and entry["references"]["pss"] == "baseline"
-    assert entry["frameworks"] == ["nsa"] and entry["severity"] == "critical"
+    assert entry["frameworks"] == ["nsa", "cis"] and entry["severity"] == "critical"  # cis: it cites CIS 5.2.2
     assert entry["message"].startswith("spec.template.spec.initContainers[0].securityContext.privileged=true")
     assert entry["findings"][0]["field"] == "spec.template.spec.initContainers[0].securityContext.privileged"
     assert entry["remediation"].startswith("Remove securityContext.privileged")
@@ -308,8 +308,8 @@ def test_list_controls(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--k8s-list-controls")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["CONTROL*SEVERITY*FRAMEWORKS*REFERENCES*TITLE",
-                                 "nsa.pod.privileged*critical*nsa*C-0057 KSV-0017 5.2.2 PSS baseline*",
-                                 "* controls"])
+                                 "nsa.pod.privileged*critical*nsa,cis*C-0057 KSV-0017 CIS-5.2.2 PSS baseline*",
+                                 "* controls; CIS-x.y.z ids are CIS Kubernetes Benchmark v1.10 recommendations*"])
 
 
 def test_owned_pods_are_checked_on_their_owner(pytester: pytest.Pytester) -> None:
