@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Inventory, K8sObject, mapping
+from ..selectors import InvalidSelector, Requirement, holds, requirements
 
 __all__ = [
     "CLUSTER_KINDS",
@@ -177,7 +178,6 @@ def _rules_of(obj: K8sObject) -> Iterator[CniRule]:
 # ------------------------------------------------------------------ label selectors (Cilium, Antrea)
 _NS_LABEL = "io.kubernetes.pod.namespace"
 _NS_LABELS_PREFIX = "io.cilium.k8s.namespace.labels."
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
 def _cilium_key(key: str) -> str:
@@ -187,42 +187,12 @@ def _cilium_key(key: str) -> str:
     return key
 
 
-def _requirements(selector: Any, what: str) -> list[tuple[str, str, frozenset[str]]]:
-    """A ``metav1.LabelSelector`` as (key, operator, values) requirements; raises Undecidable if malformed."""
-    if selector is None:
-        return []
-    if not isinstance(selector, dict):
-        raise Undecidable(f"{what} is not a label selector")
-    out = []
-    labels = selector.get("matchLabels") or {}
-    if not isinstance(labels, dict):
-        raise Undecidable(f"{what}.matchLabels is not a mapping")
-    for k, v in labels.items():
-        out.append((str(k), "In", frozenset({str(v)})))
-    exprs = selector.get("matchExpressions") or []
-    if not isinstance(exprs, list):
-        raise Undecidable(f"{what}.matchExpressions is not a list")
-    for i, e in enumerate(exprs):
-        e = mapping(e)
-        op, values = e.get("operator"), e.get("values") or []
-        if not e.get("key") or op not in _OPERATORS or not isinstance(values, list):
-            raise Undecidable(f"{what}.matchExpressions[{i}] is not a valid requirement")
-        out.append((str(e["key"]), str(op), frozenset(str(v) for v in values)))
-    return out
-
-
-def _holds(reqs: list[tuple[str, str, frozenset[str]]], labels: Mapping[str, str]) -> bool:
-    for key, op, values in reqs:
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
+def _requirements(selector: Any, what: str) -> list[Requirement]:
+    """A label selector's requirements (selectors.py); one the API server would reject is undecidable."""
+    try:
+        return requirements(selector)
+    except InvalidSelector as exc:
+        raise Undecidable(f"{what} {exc}") from None
 
 
 # ------------------------------------------------------------------ Cilium
@@ -270,25 +240,25 @@ def _ns_synthetic(namespace: str, ns_labels: Mapping[str, str] | None) -> dict[s
     return out
 
 
-def _needs_ns_labels(reqs: list[tuple[str, str, frozenset[str]]]) -> bool:
+def _needs_ns_labels(reqs: list[Requirement]) -> bool:
     return any(k.startswith(_NS_LABELS_PREFIX) for k, _, _ in reqs)
 
 
-def _cilium_matcher(reqs: list[tuple[str, str, frozenset[str]]]) -> PodMatcher:
+def _cilium_matcher(reqs: list[Requirement]) -> PodMatcher:
     def matches(namespace: str, ns_labels: Mapping[str, str] | None, pod_labels: Mapping[str, str]) -> bool:
         if ns_labels is None and _needs_ns_labels(reqs):
             raise Undecidable(f"it selects by namespace labels, and namespace {namespace} is not among the inputs")
-        return _holds(reqs, {**pod_labels, **_ns_synthetic(namespace, ns_labels)})
+        return holds(reqs, {**pod_labels, **_ns_synthetic(namespace, ns_labels)})
     return matches
 
 
-def _cilium_whole(reqs: list[tuple[str, str, frozenset[str]]]) -> Callable[[str, Mapping[str, str] | None], bool]:
+def _cilium_whole(reqs: list[Requirement]) -> Callable[[str, Mapping[str, str] | None], bool]:
     def whole(namespace: str, ns_labels: Mapping[str, str] | None) -> bool:
         if any(not (k == _NS_LABEL or k.startswith(_NS_LABELS_PREFIX)) for k, _, _ in reqs):
             return False  # some requirement is on pod labels
         if ns_labels is None and _needs_ns_labels(reqs):
             raise Undecidable(f"it selects by namespace labels, and namespace {namespace} is not among the inputs")
-        return _holds(reqs, _ns_synthetic(namespace, ns_labels))
+        return holds(reqs, _ns_synthetic(namespace, ns_labels))
     return whole
 
 
@@ -546,10 +516,10 @@ def _antrea_applied(applied: Any, cluster: bool, where: str) -> tuple[PodMatcher
             return True
         if ns_labels is None and any(k != "kubernetes.io/metadata.name" for k, _, _ in ns):
             raise Undecidable(f"it selects namespaces by labels, and namespace {namespace} is not among the inputs")
-        return _holds(ns, {**(ns_labels or {}), "kubernetes.io/metadata.name": namespace})
+        return holds(ns, {**(ns_labels or {}), "kubernetes.io/metadata.name": namespace})
 
     def matches(namespace: str, ns_labels: Mapping[str, str] | None, pod_labels: Mapping[str, str]) -> bool:
-        return any(ns_ok(ns, namespace, ns_labels) and (pod is None or _holds(pod, pod_labels))
+        return any(ns_ok(ns, namespace, ns_labels) and (pod is None or holds(pod, pod_labels))
                    for pod, ns in targets)
 
     def whole(namespace: str, ns_labels: Mapping[str, str] | None) -> bool:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Namespace, Workload, mapping
 from . import CheckResult, Finding, NotApplicable, Undetermined
+from ..selectors import InvalidSelector, requirements, selector_matches
 from .cni import CniRule, Undecidable, cni_rules
 
 __all__ = [
@@ -65,70 +66,9 @@ INGRESS, EGRESS = "Ingress", "Egress"
 _RULES = {INGRESS: "ingress", EGRESS: "egress"}
 _PEERS = {INGRESS: "from", EGRESS: "to"}
 _K8S_GROUPS = ("networking.k8s.io/", "extensions/")
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 
-# ------------------------------------------------------------------ label selectors
-class InvalidSelector(ValueError):
-    """A label selector the API server would reject."""
-
-
-def _validate_selector(selector: Any) -> None:
-    if selector is None:
-        return
-    if not isinstance(selector, dict):
-        raise InvalidSelector("must be a mapping")
-    labels = selector.get("matchLabels")
-    if labels is not None and not isinstance(labels, dict):
-        raise InvalidSelector("matchLabels must be a mapping")
-    exprs = selector.get("matchExpressions")
-    if exprs is None:
-        return
-    if not isinstance(exprs, list):
-        raise InvalidSelector("matchExpressions must be a list")
-    for i, expr in enumerate(exprs):
-        if not isinstance(expr, dict) or not expr.get("key"):
-            raise InvalidSelector(f"matchExpressions[{i}] needs a key")
-        op, values = expr.get("operator"), expr.get("values") or []
-        if op not in _OPERATORS:
-            raise InvalidSelector(f"matchExpressions[{i}].operator {op!r} is not one of {', '.join(_OPERATORS)}")
-        if not isinstance(values, list):
-            raise InvalidSelector(f"matchExpressions[{i}].values must be a list")
-        if op in ("In", "NotIn") and not values:
-            raise InvalidSelector(f"matchExpressions[{i}]: {op} needs at least one value")
-        if op in ("Exists", "DoesNotExist") and values:
-            raise InvalidSelector(f"matchExpressions[{i}]: {op} takes no values")
-
-
-def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:
-    """Does a ``metav1.LabelSelector`` select an object with ``labels``?
-
-    ``None`` and ``{}`` select everything. ``matchLabels`` pairs and every
-    ``matchExpressions`` requirement must hold: In (key present, value
-    listed), NotIn (key absent, or value not listed), Exists, DoesNotExist.
-    Raises :class:`InvalidSelector` for a selector the API would reject.
-    """
-    _validate_selector(selector)
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != str(value):
-            return False
-    for expr in selector.get("matchExpressions") or ():
-        key, op = expr["key"], expr["operator"]
-        values = {str(v) for v in expr.get("values") or ()}
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
-
-
+# ------------------------------------------------------------------ label selectors (selectors.py)
 def _selects_everything(selector: Any) -> bool:
     return not selector or (not selector.get("matchLabels") and not selector.get("matchExpressions"))
 
@@ -169,7 +109,7 @@ class Policy:
         selector = spec.get("podSelector")
         invalid = None
         try:
-            _validate_selector(selector)
+            requirements(selector)  # validated as the API server would
         except InvalidSelector as exc:
             invalid = f"spec.podSelector {exc}"
         ingress = spec.get("ingress") or []
