@@ -887,8 +887,9 @@ def credential_minting(binding: K8sObject, inventory: Inventory) -> CheckResult:
         hits: list[Hit] = []
         secrets = b.grants("create", "", "secrets")
         if secrets:
-            hits.append((f"can create Secrets {b.scope()}, including ServiceAccount token Secrets that the token "
-                         "controller fills with a non-expiring token for any ServiceAccount there", secrets))
+            text = (f"can create Secrets {b.scope()}, including ServiceAccount token Secrets that the token "
+                    "controller fills with a non-expiring token for any ServiceAccount there")
+            hits.append((text, secrets))
         tokens = b.grants("create", "", "serviceaccounts/token", named=True)
         if tokens:
             whose = f"ServiceAccounts{_named(tokens)}" if _named(tokens) else "any ServiceAccount"
@@ -933,8 +934,9 @@ def kube_system_workloads(binding: K8sObject, inventory: Inventory) -> CheckResu
             return []
         what = "; ".join(f"{verb} {', '.join(res)}" for verb, res in by_verb.items())
         where = "in every namespace, kube-system included" if b.cluster_wide else "in namespace kube-system"
-        return [(f"can {what} {where} (pods there can run as, and mount the tokens of, the cluster components' "
-                 "ServiceAccounts)", rules)]
+        text = (f"can {what} {where} (pods there can run as, and mount the tokens of, the cluster components' "
+                "ServiceAccounts)")
+        return [(text, rules)]
 
     return _privilege(binding, inventory, find)
 
@@ -994,8 +996,9 @@ def csr_approval(binding: K8sObject, inventory: Inventory) -> CheckResult:
         if not approval or not signers:
             return []
         which = f"signers{_named(signers)}" if _named(signers) else "every signer"
-        return [(f"can approve certificate signing requests for {which} (update certificatesigningrequests/"
-                 "approval and approve signers): client certificates for any identity", approval + signers)]
+        text = (f"can approve certificate signing requests for {which} (update certificatesigningrequests/"
+                "approval and approve signers): client certificates for any identity")
+        return [(text, approval + signers)]
 
     return _privilege(binding, inventory, find)
 
