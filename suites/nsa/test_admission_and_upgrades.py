@@ -16,7 +16,8 @@ UPGRADES = "Upgrading and application security practices"
     category="pod_security", frameworks=["nsa"], guide=f"{POD}: Pod security enforcement (technical control)",
     references={"kubescape": ["C-0192"], "cis": ["5.2.1"]},
     remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a "
-                "workload needs it).",
+                "workload needs it), or enforce the level with a policy engine (Kyverno podSecurity in Enforce "
+                "mode, Gatekeeper PSP constraints with enforcementAction deny).",
 )
 def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory) -> None:
     """Checking manifests catches mistakes; only admission enforcement stops a privileged pod from being created.
@@ -26,6 +27,16 @@ def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory)
     and fail. A cluster-wide default in the API server's AdmissionConfiguration
     file is not visible through the API and is not counted. A namespace seen
     only as the namespace of other objects is skipped: its labels are unknown.
+
+    Policy engines count as the technical control on a cluster input: a
+    Kyverno podSecurity rule in Enforce mode, a set of Gatekeeper PSP
+    constraints in deny mode, or Kubewarden policies in protect mode that
+    match every pod of the namespace and cover baseline or stricter pass it.
+    Engine rules whose effect is not modelled (Kyverno patterns or CEL, a
+    ValidatingAdmissionPolicy bound with Deny) or engine kinds that cannot
+    be read skip it, naming the policy; audit, dry-run, warn and monitor
+    modes block nothing and fail. Kubescape C-0192 and CIS 5.2.1 read the
+    namespace label only, so they fail namespaces an engine protects.
     """
     assert_compliant(admission.pod_security_enforced(k8s_namespace, k8s_cluster))
 
