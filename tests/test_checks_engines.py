@@ -152,6 +152,8 @@ CASES = [
     ("kyverno-override-elsewhere", [{**kyverno("baseline"), "spec": {
         **kyverno("baseline")["spec"], "validationFailureActionOverrides": [
             {"action": "Audit", "namespaces": ["dev-*"]}]}}], "pass", ""),
+    ("kyverno-background-only", [{**kyverno("baseline"), "spec": {**kyverno("baseline")["spec"], "admission": False}}],
+     "fail", "spec.admission is false"),
     ("kyverno-privileged-level", [kyverno("privileged")], "fail", "podSecurity level privileged refuses nothing"),
     ("kyverno-bad-level", [kyverno("strict")], "undetermined", "'strict' is not a Pod Security level"),
     ("kyverno-other-namespace", [kyverno(match={"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["web"]}}]})],

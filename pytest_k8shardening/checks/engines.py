@@ -86,6 +86,19 @@ class PolicyVerdict:
         return f"{self.policy}: {self.why}"
 
 
+# ------------------------------------------------------------------ shapes
+def _list(value: Any) -> list[Any]:
+    """A list field's items; a lone string is one item; any other shape holds none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str) else []
+
+
+def _strs(value: Any, default: tuple[str, ...] = ()) -> set[str]:
+    items = _list(value) if value not in (None, []) else list(default)
+    return {v for v in items if isinstance(v, str)}
+
+
 # ------------------------------------------------------------------ namespaces
 _NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -97,19 +110,19 @@ def _ns_selected(selector: Any, ns: Namespace) -> bool | None:
     labels = {**ns.labels, _NAME_LABEL: ns.name}
     if ns.obj is None:
         keys: set[Any] = set(mapping(mapping(selector).get("matchLabels")))
-        keys |= {mapping(e).get("key") for e in mapping(selector).get("matchExpressions") or ()}
+        keys |= {str(mapping(e).get("key")) for e in _list(mapping(selector).get("matchExpressions"))}
         if keys - {_NAME_LABEL}:
             return None
     return selector_matches(selector, labels)
 
 
 def _glob_in(name: str, patterns: Any) -> bool:
-    return any(isinstance(p, str) and fnmatch.fnmatchcase(name, p) for p in patterns or ())
+    return any(isinstance(p, str) and fnmatch.fnmatchcase(name, p) for p in _list(patterns))
 
 
 # ------------------------------------------------------------------ Kyverno
 def _kyverno_kinds_pod(kinds: Any) -> bool:
-    return any(isinstance(k, str) and (k in ("Pod", "*") or k.endswith("/Pod")) for k in kinds or ())
+    return any(isinstance(k, str) and (k in ("Pod", "*") or k.endswith("/Pod")) for k in _list(kinds))
 
 
 def _kyverno_filter(f: Any, ns: Namespace) -> tuple[bool | None, str]:
@@ -118,7 +131,7 @@ def _kyverno_filter(f: Any, ns: Namespace) -> tuple[bool | None, str]:
     res = mapping(f.get("resources"))
     if not _kyverno_kinds_pod(res.get("kinds")):
         return False, "it does not match Pods"
-    if res.get("namespaces") and not _glob_in(ns.name, res.get("namespaces")):
+    if _list(res.get("namespaces")) and not _glob_in(ns.name, res.get("namespaces")):
         return False, f"its namespaces do not include {ns.name}"
     if res.get("names") or res.get("name") or res.get("selector") or res.get("annotations"):
         return False, "it matches only some pods (names, selector or annotations)"
@@ -135,15 +148,15 @@ def _kyverno_filter(f: Any, ns: Namespace) -> tuple[bool | None, str]:
 def _kyverno_block(block: Any, ns: Namespace) -> tuple[bool | None, str]:
     """A match/exclude block: ``any`` (OR), ``all`` (AND), or a legacy single filter."""
     block = mapping(block)
-    if block.get("any"):
-        results = [_kyverno_filter(f, ns) for f in block["any"]]
+    if _list(block.get("any")):
+        results = [_kyverno_filter(f, ns) for f in _list(block["any"])]
         if any(r is True for r, _ in results):
             return True, ""
         if any(r is None for r, _ in results):
             return None, next(w for r, w in results if r is None)
         return False, results[0][1]
-    if block.get("all"):
-        results = [_kyverno_filter(f, ns) for f in block["all"]]
+    if _list(block.get("all")):
+        results = [_kyverno_filter(f, ns) for f in _list(block["all"])]
         if all(r is True for r, _ in results):
             return True, ""
         if any(r is False for r, _ in results):
@@ -157,15 +170,15 @@ def _kyverno_block(block: Any, ns: Namespace) -> tuple[bool | None, str]:
 def _kyverno_excludes(block: Any, ns: Namespace) -> tuple[bool | None, str]:
     """Does the exclude block leave every pod of ``ns`` in? True: nothing excluded there."""
     block = mapping(block)
-    filters = list(block.get("any") or ()) + list(block.get("all") or ())
+    filters = _list(block.get("any")) + _list(block.get("all"))
     if block.get("resources"):
         filters.append(block)
     for f in filters:
         f = mapping(f)
         res = mapping(f.get("resources"))
-        if res.get("kinds") and not _kyverno_kinds_pod(res.get("kinds")):
+        if _list(res.get("kinds")) and not _kyverno_kinds_pod(res.get("kinds")):
             continue
-        if res.get("namespaces") and not _glob_in(ns.name, res.get("namespaces")):
+        if _list(res.get("namespaces")) and not _glob_in(ns.name, res.get("namespaces")):
             continue
         if res.get("namespaceSelector") is not None:
             selected = _ns_selected(res.get("namespaceSelector"), ns)
@@ -179,7 +192,7 @@ def _kyverno_excludes(block: Any, ns: Namespace) -> tuple[bool | None, str]:
 
 def _kyverno_action(spec: Mapping[str, Any], validate: Mapping[str, Any], ns: Namespace) -> tuple[str, str]:
     """The effective failure action in ``ns`` (Enforce/Audit) and where it comes from."""
-    overrides = validate.get("failureActionOverrides") or spec.get("validationFailureActionOverrides") or ()
+    overrides = _list(validate.get("failureActionOverrides")) or _list(spec.get("validationFailureActionOverrides"))
     for o in overrides:
         o = mapping(o)
         if _glob_in(ns.name, o.get("namespaces")) or (
@@ -197,10 +210,12 @@ def _kyverno(obj: K8sObject, ns: Namespace) -> PolicyVerdict:
     if obj.kind == "Policy" and obj.namespace != ns.name:
         return PolicyVerdict(name, "inactive", f"a Policy applies only in namespace {obj.namespace}")
     spec = mapping(obj.raw.get("spec"))
+    if spec.get("admission") is False:
+        return PolicyVerdict(name, "inactive", "spec.admission is false: it only scans in the background")
     best: PolicyVerdict | None = None
     undecided: list[str] = []
     reasons: list[str] = []
-    for i, rule in enumerate(spec.get("rules") or ()):
+    for i, rule in enumerate(_list(spec.get("rules"))):
         rule = mapping(rule)
         validate = mapping(rule.get("validate"))
         if not validate:
@@ -221,7 +236,7 @@ def _kyverno(obj: K8sObject, ns: Namespace) -> PolicyVerdict:
                              "rule whose checks are not modelled")
             continue
         level = pss.get("level")
-        if level not in _LEVELS:
+        if not isinstance(level, str) or level not in _LEVELS:
             undecided.append(f"{where}: podSecurity level {level!r} is not a Pod Security level")
             continue
         if level == "privileged":
@@ -286,8 +301,8 @@ def _gk_selinux(p: Mapping[str, Any]) -> _Decision:
     allowed = p.get("allowedSELinuxOptions") or []
     if not isinstance(allowed, list):
         return frozenset(), "allowedSELinuxOptions is not a list"
-    ok = all(isinstance(o, dict) and not o.get("user") and not o.get("role") and o.get("type", "") in SELINUX_TYPES
-             for o in allowed)
+    ok = all(isinstance(o, dict) and not o.get("user") and not o.get("role")
+             and isinstance(o.get("type", ""), str) and o.get("type", "") in SELINUX_TYPES for o in allowed)
     return (frozenset({"SELinux"}) if ok else frozenset()), None
 
 
@@ -334,12 +349,12 @@ GATEKEEPER_RULES: dict[str, Callable[[Mapping[str, Any]], _Decision]] = {
 def _gk_match(obj: K8sObject, ns: Namespace) -> tuple[bool | None, str]:
     match = mapping(mapping(obj.raw.get("spec")).get("match"))
     kinds = match.get("kinds")
-    if kinds and not any(({"", "*"} & set(mapping(k).get("apiGroups") or [""]))
-                         and ({"Pod", "*"} & set(mapping(k).get("kinds") or ())) for k in kinds):
+    if kinds and not any(({"", "*"} & _strs(mapping(k).get("apiGroups"), ("",)))
+                         and ({"Pod", "*"} & _strs(mapping(k).get("kinds"))) for k in _list(kinds)):
         return False, "it does not match Pods"
     if match.get("scope") == "Cluster":
         return False, "its scope is Cluster (pods are namespaced)"
-    if match.get("namespaces") and not _glob_in(ns.name, match["namespaces"]):
+    if _list(match.get("namespaces")) and not _glob_in(ns.name, match["namespaces"]):
         return False, f"its namespaces do not include {ns.name}"
     if _glob_in(ns.name, match.get("excludedNamespaces")):
         return False, f"it excludes namespace {ns.name}"
@@ -420,9 +435,9 @@ def _kw_match(obj: K8sObject, ns: Namespace) -> tuple[bool | None, str]:
     spec = mapping(obj.raw.get("spec"))
     if obj.kind == "AdmissionPolicy" and obj.namespace != ns.name:
         return False, f"an AdmissionPolicy applies only in namespace {obj.namespace}"
-    pods = any(("pods" in (mapping(r).get("resources") or ()) or "*" in (mapping(r).get("resources") or ()))
-               and ({"", "*"} & set(mapping(r).get("apiGroups") or [""]))
-               for r in spec.get("rules") or ())
+    pods = any(({"pods", "*"} & _strs(mapping(r).get("resources")))
+               and ({"", "*"} & _strs(mapping(r).get("apiGroups"), ("",)))
+               for r in _list(spec.get("rules")))
     if not pods:
         return False, "its rules do not match pods"
     if spec.get("objectSelector"):
@@ -473,11 +488,11 @@ def _kubewarden(policies: list[K8sObject], ns: Namespace) -> PolicyVerdict | Non
 # ------------------------------------------------------------------ ValidatingAdmissionPolicy
 def _vap_matches_pods(policy: K8sObject) -> bool:
     constraints = mapping(mapping(policy.raw.get("spec")).get("matchConstraints"))
-    for r in constraints.get("resourceRules") or ():
+    for r in _list(constraints.get("resourceRules")):
         r = mapping(r)
-        groups = set(r.get("apiGroups") or ())
-        resources = set(r.get("resources") or ())
-        ops = set(r.get("operations") or ())
+        groups = _strs(r.get("apiGroups"))
+        resources = _strs(r.get("resources"))
+        ops = _strs(r.get("operations"))
         if {"", "*"} & groups and {"pods", "*"} & resources and {"CREATE", "*"} & ops:
             return True
     return False
@@ -492,7 +507,7 @@ def _vaps(inv: Inventory, ns: Namespace) -> list[PolicyVerdict]:
         name = f"ValidatingAdmissionPolicyBinding {b.name} (policy {spec.get('policyName')})"
         if policy is None or not _vap_matches_pods(policy):
             continue
-        actions = set(spec.get("validationActions") or ())
+        actions = _strs(spec.get("validationActions"))
         if "Deny" not in actions:
             out.append(PolicyVerdict(name, "inactive", f"validationActions {sorted(actions)} do not refuse pods"))
             continue
@@ -518,8 +533,8 @@ def _engine_objects(inv: Inventory) -> tuple[dict[str, list[K8sObject]], list[st
         inv.ensure(kind)
     templates = [o for o in inv.of_kind("ConstraintTemplate.templates.gatekeeper.sh")
                  if o.api_version.startswith("templates.gatekeeper.sh/")]
-    constraint_kinds = sorted({str(k) for t in templates if (k := mapping(mapping(mapping(mapping(
-        t.raw.get("spec")).get("crd")).get("spec")).get("names")).get("kind"))})
+    constraint_kinds = sorted({k for t in templates if isinstance(k := mapping(mapping(mapping(mapping(
+        t.raw.get("spec")).get("crd")).get("spec")).get("names")).get("kind"), str)})
     for kind in constraint_kinds:
         inv.ensure(f"{kind}.constraints.gatekeeper.sh")
     stamp = len(inv.objects)
