@@ -1010,6 +1010,34 @@ def _bootstrap_role(role: K8sObject) -> bool:
             or (role.kind == "ClusterRole" and role.name in BUILTIN_CLUSTER_ROLES))
 
 
+_USES: weakref.WeakKeyDictionary[Inventory, tuple[int, set[tuple[str, str | None, str]],
+                                                  list[tuple[str, list[Any]]]]] = weakref.WeakKeyDictionary()
+
+
+def _role_uses(inv: Inventory) -> tuple[set[tuple[str, str | None, str]], list[tuple[str, list[Any]]]]:
+    """Roles named by a binding ((kind, namespace of a Role, name)), and the aggregating ClusterRoles' selectors."""
+    inv.ensure("RoleBinding", "ClusterRoleBinding", "ClusterRole")
+    stamp = len(inv.objects)
+    cached = _USES.get(inv)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    bindings = inv.of_kind("RoleBinding", "ClusterRoleBinding")
+    roles = inv.of_kind("ClusterRole")
+    refs: set[tuple[str, str | None, str]] = set()
+    for b in bindings:
+        ref = mapping(b.raw.get("roleRef"))
+        kind, name = ref.get("kind"), ref.get("name")
+        if kind in ("Role", "ClusterRole") and isinstance(name, str):
+            refs.add((kind, b.namespace if kind == "Role" and b.kind == "RoleBinding" else None, name))
+    aggregators = []
+    for parent in roles:
+        selectors = mapping(parent.raw.get("aggregationRule")).get("clusterRoleSelectors")
+        if isinstance(selectors, list) and selectors:
+            aggregators.append((parent.name, selectors))
+    _USES[inv] = (stamp, refs, aggregators)
+    return refs, aggregators
+
+
 def unused_role(role: K8sObject, inventory: Inventory) -> CheckResult:
     """A Role or ClusterRole that no binding refers to is listed (information).
 
@@ -1034,19 +1062,12 @@ def unused_role(role: K8sObject, inventory: Inventory) -> CheckResult:
     unreadable = {k: why for k in kinds if (why := inventory.unavailable(k))}
     if unreadable:
         return Undetermined("bindings cannot all be read: " + "; ".join(f"{k}: {w}" for k, w in unreadable.items()))
-    for b in inventory.of_kind(*kinds):
-        ref = mapping(b.raw.get("roleRef"))
-        if ref.get("kind") != role.kind or ref.get("name") != role.name:
-            continue
-        if role.kind == "Role" and b.namespace != role.namespace:
-            continue
+    refs, aggregators = _role_uses(inventory)
+    if (role.kind, role.namespace if role.kind == "Role" else None, role.name) in refs:
         return []
     if role.kind == "ClusterRole":
-        for parent in inventory.of_kind("ClusterRole"):
-            if parent.name == role.name:
-                continue
-            selectors = mapping(parent.raw.get("aggregationRule")).get("clusterRoleSelectors")
-            if isinstance(selectors, list) and any(selector_matches(s, role.labels) for s in selectors):
+        for parent, selectors in aggregators:
+            if parent != role.name and any(selector_matches(s, role.labels) for s in selectors):
                 return []
     where = f"namespace {role.namespace}" if role.kind == "Role" else "the cluster"
     name = f"{role.namespace}/{role.name}" if role.kind == "Role" else role.name
