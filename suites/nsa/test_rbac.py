@@ -3,7 +3,8 @@
 One test per recommendation, each run once per RoleBinding and
 ClusterRoleBinding (``shop/RoleBinding/dev-edit``, ``ClusterRoleBinding/admins``),
 so a finding names the subject, the binding and the role, and the rules of
-the role that give the permission. The model (role resolution, aggregated
+the role that give the permission; the unused-roles listing runs once per
+Role and ClusterRole. The model (role resolution, aggregated
 ClusterRoles, subject matching, the authorizer's rule matching) and the
 exemptions for the cluster's own identities are in
 :mod:`pytest_k8shardening.checks.rbac`.
