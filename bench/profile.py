@@ -43,7 +43,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DEFAULT_GEN = REPO.parent / "shared" / "bench" / "gen_cluster.py"
+DEFAULT_GEN = BENCH / "gen_cluster.py"
 T0 = time.perf_counter()
 
 PLUGIN_RE = r"pytest_k8shardening|/suites/"

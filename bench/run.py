@@ -3,10 +3,12 @@
 
     python bench/run.py [--sizes 1000,2000,10000] [--no-checkov] [--out bench/results.md]
 
-For each size it generates a synthetic cluster with ``gen_cluster.py``
-(``../shared/bench/gen_cluster.py`` next to the repository, or ``--gen``),
-then runs each case as a subprocess and measures wall time, peak memory and
-the number of test items. See bench/README.md for what each case means.
+For each size it generates a synthetic cluster with ``bench/gen_cluster.py``
+(or ``--gen``), then runs each case as a subprocess and measures wall time,
+peak memory and the number of test items. See bench/README.md for what each
+case means. ``--readme`` rewrites the figures in README.md (the blocks between
+``<!-- bench:NAME -->`` and ``<!-- /bench -->``) from ``bench/results.json``,
+so the README shows what this script measured.
 
 Peak memory is reported two ways:
   * ``peak MiB``: the largest RSS of any single process of the run
@@ -36,7 +38,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DEFAULT_GEN = REPO.parent / "shared" / "bench" / "gen_cluster.py"
+DEFAULT_GEN = BENCH / "gen_cluster.py"
 CHECKOV_VENV = BENCH / ".venv-checkov"
 TIME = "/usr/bin/time"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -205,6 +207,7 @@ class Row:
     ratio_checkov: float | None = None
     ratio_bare: float | None = None
     run: str | None = None  # the invocation that measured it (its start time)
+    grouping: str | None = None  # the mode the plugin chose (JSON summary.target.grouping.mode)
 
     @property
     def items_per_s(self) -> float | None:
@@ -281,8 +284,8 @@ def bare_cmd(testfile: Path, work: Path, tag: str, extra: list[str]) -> list[str
 
 
 def checkov_exe(explicit: str | None) -> str:
-    if explicit:
-        return explicit
+    if explicit:  # the cases run in other directories: a relative path would not be found there
+        return str(Path(explicit).resolve()) if os.sep in explicit else shutil.which(explicit) or explicit
     exe = CHECKOV_VENV / "bin" / "checkov"
     if not exe.exists():
         print(f"installing Checkov into {CHECKOV_VENV} ...", flush=True)
@@ -318,11 +321,136 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- README figures
+README = REPO / "README.md"
+_LABELS = {
+    "checkov": "Checkov `--framework kubernetes`",
+    "ours-noflag": "**no flag**",
+    "ours-n2-noflag": "no flag, `-n 2`",
+    "ours": "`--k8s-group-by resource`",
+    "ours-tbno": "`--k8s-group-by resource`, `--tb=no`",
+    "ours-n2-tbno": "`--k8s-group-by resource`, `--tb=no`, `-n 2`",
+    "ours-group-ns": "`--k8s-group-by namespace`",
+    "ours-group-control": "`--k8s-group-by control`",
+    "ours-n2-group-control": "`--k8s-group-by control`, `-n 2`",
+    "ours-n2-group-ns": "`--k8s-group-by namespace`, `-n 2`",
+    "bare-tbno": "bare parametrized pytest test, `--tb=no`",
+}
+#: The README's large-cluster table: the cases shown at each size, in this order (missing rows are left out).
+_LARGE = ("checkov", "ours-noflag", "ours-n2-noflag", "ours", "ours-group-ns", "ours-group-control",
+          "ours-n2-group-control", "ours-n2-group-ns", "ours-tbno", "bare-tbno")
+_LARGE_SIZES = (1000, 2000, 10000)
+_MANY_PROCESSES = ("checkov", "-n2")
+
+
+def _label(r: Row) -> str:
+    label = _LABELS.get(r.case, f"`{r.case}`")
+    if r.case.endswith("-noflag") and r.grouping:
+        label += f" (auto: {'per resource' if r.grouping == 'resource' else 'grouped by ' + r.grouping})"
+    return label
+
+
+def _memory(r: Row) -> str:
+    if any(m in r.case for m in _MANY_PROCESSES):
+        return f"{r.tree_mib:,.0f} MiB (all processes)" if r.tree_mib else "–"
+    return f"{r.peak_mib:,.0f} MiB" if r.peak_mib else "–"
+
+
+def _vs_checkov(r: Row, ck: Row | None) -> str:
+    if r.case == "checkov":
+        return "1"
+    if ck is None or not r.wall or r.timed_out:
+        return "–"
+    if ck.timed_out:
+        return f"under {r.wall / ck.wall:.3f}"
+    text = f"{r.wall / ck.wall:.2f}"
+    return f"**{text}**" if r.case.endswith("-noflag") else text
+
+
+def _cpu(r: Row) -> str:
+    return f"{r.cpu_s:.1f} s" if r.cpu_s is not None else "–"
+
+
+def _load(r: Row) -> str:
+    return f"{r.other_load:.1f}" if r.other_load is not None else "–"
+
+
+def _wall(r: Row) -> str:
+    return f"over {r.wall:,.0f} s (stopped)" if r.timed_out else f"{r.wall:.1f} s"
+
+
+def readme_blocks(rows: list[Row]) -> dict[str, str]:
+    """The Markdown of each generated README block, by name."""
+    by = {(r.case, r.workloads): r for r in rows}
+    large = ["| run (`-m nsa`, JSON + JUnit on) | workloads | test items | wall | CPU | other load | peak memory "
+             "| × Checkov |", "|---|---|---|---|---|---|---|---|"]
+    for n in _LARGE_SIZES:
+        ck = by.get(("checkov", n))
+        for case in _LARGE:
+            r = by.get((case, n))
+            if r is None or (case == "ours-tbno" and ("ours", n) in by):
+                continue
+            items = f"({r.items:,} checks)" if case == "checkov" and r.items else f"{r.items:,}" if r.items else "–"
+            large.append(f"| {_label(r)} | {n:,} | {items} | {_wall(r)} | {_cpu(r)} | {_load(r)} | {_memory(r)} "
+                         f"| {_vs_checkov(r, ck)} |")
+    small = sorted({r.workloads for r in rows if r.workloads < min(_LARGE_SIZES)})
+    threshold = [("| workloads | Checkov | `--k8s-group-by resource` (items) | `--k8s-group-by control` | "
+                  "no flag (auto chose) |"), "|---|---|---|---|---|",
+                 "| | wall (CPU) | wall (CPU) | wall (CPU) | wall (CPU) |"]
+    for n in small:
+        cells = []
+        for case in ("checkov", "ours", "ours-group-control", "ours-noflag"):
+            r = by.get((case, n))
+            if r is None or not r.wall:
+                cells.append("–")
+            else:
+                cell = f"{_wall(r)} ({_cpu(r)})"
+                if case == "ours" and r.items:
+                    cell += f", {r.items:,} items"
+                elif case == "ours-noflag":
+                    cell += f": {r.grouping or '?'}"
+                cells.append(cell)
+        threshold.append(f"| {n:,} | " + " | ".join(cells) + " |")
+    return {"large": "\n".join(large), "threshold": "\n".join(threshold)}
+
+
+def write_readme(rows: list[Row], path: Path = README) -> list[str]:
+    """Replace each ``<!-- bench:NAME -->`` ... ``<!-- /bench -->`` block of ``path``; return the names done."""
+    text = path.read_text(encoding="utf-8")
+    done = []
+    for name, body in readme_blocks(rows).items():
+        m = re.search(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench -->)", text, flags=re.DOTALL)
+        if m:
+            text = text[:m.start()] + m.group(1) + body + "\n" + m.group(2) + text[m.end():]
+            done.append(name)
+    path.write_text(text, encoding="utf-8")
+    return done
+
+
+def load_rows(path: Path) -> list[Row]:
+    return [Row(**r) for r in json.loads(path.read_text()).get("rows", [])]
+
+
 # --------------------------------------------------------------------------- main
-ALL_CASES = ("ours-tbno", "ours-tbline", "ours-group-ns", "ours-group-control", "ours-n2-group-control",
-             "ours-n2-group-ns", "bare-tbno", "bare-tbline", "checkov", "ours-n2-tbno", "bare-n2-tbno", "ours", "bare",
-             "ours-n2")
+ALL_CASES = ("ours-noflag", "ours-n2-noflag", "ours-tbno", "ours-tbline", "ours-group-ns", "ours-group-control",
+             "ours-n2-group-control", "ours-n2-group-ns", "bare-tbno", "bare-tbline", "checkov", "ours-n2-tbno",
+             "bare-n2-tbno", "ours", "bare", "ours-n2")
 TB = {"-tbno": ["--tb=no"], "-tbline": ["--tb=line"]}
+
+
+def per_object(case: str, grouping: str | None) -> bool:
+    """Did (or will) this ``ours*`` case run one item per object? (rows from before ``grouping`` was kept: by name)"""
+    if grouping is not None:
+        return grouping == "resource"
+    return "-group" not in case and not case.endswith("-noflag")
+
+
+def group_flag(case: str) -> list[str]:
+    """``--k8s-group-by`` of an ``ours*`` case: none for ``-noflag`` (the plugin chooses), else explicit."""
+    if case.endswith("-noflag"):
+        return []
+    mode = "namespace" if "-group-ns" in case else "control" if "-group-control" in case else "resource"
+    return ["--k8s-group-by", mode]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,7 +486,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--append", action="store_true",
                     help="keep the rows of other sizes already in --out's .json (e.g. to run 10000 separately "
                          "with another --timeout)")
+    ap.add_argument("--readme", action="store_true",
+                    help="afterwards, rewrite the generated figures in README.md from --out's .json")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="only rewrite README.md's generated figures from --out's .json; measure nothing")
     a = ap.parse_args(argv)
+    if a.readme_only:
+        done = write_readme(load_rows(Path(a.out).with_suffix(".json")))
+        print(f"README.md: rewrote the blocks {', '.join(done) or '(none found)'}")
+        return 0
 
     gen = Path(a.gen) if a.gen else DEFAULT_GEN
     if not gen.exists():
@@ -449,7 +585,9 @@ def main(argv: list[str] | None = None) -> int:
               "`× Checkov`: wall time / Checkov's wall time on the same manifests. "
               "`per-item × bare`: our µs/item / bare pytest's µs/item with the same --tb and the same number of "
               "items and failures. `-tbno` cases pass `--tb=no`, `-tbline` `--tb=line`; the others use pytest's "
-              "default (`--tb=auto`). `ours-group-ns` passes `--k8s-group-by namespace`, `ours-group-control` `--k8s-group-by control` (fewer, grouped items). "
+              "default (`--tb=auto`). `ours-noflag` passes no `--k8s-group-by` (the plugin chooses; the note says what it chose), "
+              "`ours-group-ns` passes `--k8s-group-by namespace`, `ours-group-control` `--k8s-group-by control` (fewer, "
+              "grouped items), the other `ours` cases `--k8s-group-by resource`. "
               "A timed-out case shows its wall as a lower bound and items as the count expected from the "
               "completed run of the same size.", ""]
         out_md.parent.mkdir(parents=True, exist_ok=True)
@@ -471,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
             size_rows: dict[str, Row] = {r.case: r for r in rows if r.workloads == n}  # with --append
             reference: dict[str, int] = {}  # outcome counts of our suite at this size
             for r in size_rows.values():
-                if r.case.startswith("ours") and "-group" not in r.case and r.counts and not r.timed_out:
+                if r.case.startswith("ours") and per_object(r.case, r.grouping) and r.counts and not r.timed_out:
                     reference = {k: v for k, v in r.counts.items() if k != "deselected"}
                     break
 
@@ -485,9 +623,7 @@ def main(argv: list[str] | None = None) -> int:
                 tb = next((v for k, v in TB.items() if case.endswith(k)), [])
                 note = ""
                 if case.startswith("ours"):
-                    extra = tb + (["-n", "2"] if "-n2" in case else []) + \
-                        (["--k8s-group-by", "namespace"] if "-group-ns" in case else []) + \
-                        (["--k8s-group-by", "control"] if "-group-control" in case else [])
+                    extra = tb + (["-n", "2"] if "-n2" in case else []) + group_flag(case)
                     cmd = ours_cmd(cluster, work, case, extra)
                     cwd = empty
                 elif case.startswith("bare"):
@@ -519,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
                     repeat_note = ""
                 counts: dict[str, int] = {}
                 items: int | None = None
+                grouping: str | None = None
                 if case == "checkov":
                     try:
                         doc = json.loads((work / f"{case}.out").read_text())
@@ -539,7 +676,10 @@ def main(argv: list[str] | None = None) -> int:
                     if case.startswith("ours") and not m.timed_out:
                         try:
                             res = json.loads((work / f"{case}.json").read_text())
-                            if "-group" in case:
+                            grouping = (res["summary"]["target"].get("grouping") or {}).get("mode")
+                            if case.endswith("-noflag"):
+                                note += f" chose {grouping};"
+                            if grouping != "resource":
                                 note += f" JSON has {len(res['results'])} per-object results"
                             elif len(res["results"]) != items:
                                 note += f" JSON has {len(res['results'])} results"
@@ -547,18 +687,19 @@ def main(argv: list[str] | None = None) -> int:
                             note += f" no JSON report: {exc}"
                         if "Different tests were collected" in m.stdout_tail + m.stderr_tail:
                             note += " xdist: workers collected different tests!"
-                        if not reference and items and "-group" not in case:
+                        if not reference and items and grouping == "resource":
                             reference = counts
-                        elif reference and items and items != items_of(reference) and "-group" not in case:
+                        elif reference and items and items != items_of(reference) and grouping == "resource":
                             note += f" item count differs from {items_of(reference)}"
                 if m.timed_out:
-                    items = items_of(reference) if reference and case != "checkov" and "-group" not in case else None
+                    items = items_of(reference) if reference and case.startswith("ours") and per_object(case, None) \
+                        else None
                     counts = {}
                     note = (note + " killed at timeout; items = expected count").strip()
                 row = Row(case=case, workloads=n, items=items, wall=m.wall, peak_mib=m.peak_mib,
                           tree_mib=m.tree_mib, rc=m.rc, timed_out=m.timed_out, cpu_s=m.cpu_s,
                           other_load=m.other_load, code=code, note=f"{repeat_note} {note.strip()}".strip(),
-                          counts=counts, run=env_info["started"])
+                          counts=counts, run=env_info["started"], grouping=grouping)
                 old = size_rows.get(case)
                 if old is not None and old in rows:
                     rows[rows.index(old)] = row
@@ -570,9 +711,9 @@ def main(argv: list[str] | None = None) -> int:
                 # ratios
                 for r in size_rows.values():
                     ck = size_rows.get("checkov")
-                    if ck and not ck.timed_out and r.case != "checkov" and r.wall:
+                    if ck and not ck.timed_out and ck.items and r.case != "checkov" and r.wall:
                         r.ratio_checkov = r.wall / ck.wall
-                    if r.case.startswith("ours") and "-group" not in r.case:
+                    if r.case.startswith("ours") and per_object(r.case, r.grouping):
                         suffix = next((k for k in TB if r.case.endswith(k)), "")
                         bare = size_rows.get("bare" + ("-n2" if "-n2" in r.case else "") + suffix)
                         if bare and not bare.timed_out and bare.us_per_item and r.us_per_item:
@@ -586,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print(f"\nwritten: {out_md} and {out_json}")
+    if a.readme:
+        print(f"README.md: rewrote the blocks {', '.join(write_readme(rows)) or '(none found)'}")
     return 0
 
 

@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .controls import REGISTRY, SEVERITIES, Control
+from .controls import NOT_COUNTERPARTS, REGISTRY, SEVERITIES, Control
 
 __all__ = ["builtin_controls", "markdown_table", "suites_dir"]
 
@@ -63,6 +63,8 @@ def _refs(c: Control) -> str:
             parts.append(f"{label} {', '.join(values)}")
     if c.references.get("pss"):
         parts.append(f"PSS {c.references['pss']}")
+    if c.references.get(NOT_COUNTERPARTS):
+        parts.append(f"not counterparts: {', '.join(c.references[NOT_COUNTERPARTS])}")
     return "; ".join(parts) or "-"
 
 

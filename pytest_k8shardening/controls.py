@@ -29,6 +29,7 @@ from .checks import CheckResult, Finding, NotApplicable, Undetermined
 
 __all__ = [
     "CATEGORIES",
+    "CIS_BENCHMARK",
     "FRAMEWORKS",
     "REGISTRY",
     "SEVERITIES",
@@ -42,14 +43,21 @@ __all__ = [
 #: Severities, most severe first. Each is also a marker (``-m critical``).
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
 
+#: The CIS benchmark whose recommendation numbers ``references["cis"]`` cites.
+CIS_BENCHMARK = "CIS Kubernetes Benchmark v1.10"
+
 #: Framework markers and what they stand for.
 FRAMEWORKS: dict[str, str] = {
     "nsa": "NSA/CISA Kubernetes Hardening Guide v1.2",
     "pss_baseline": "Kubernetes Pod Security Standards, baseline level",
     "pss_restricted": "Kubernetes Pod Security Standards, restricted level",
-    "cis": "CIS Kubernetes Benchmark",
+    "cis": f"{CIS_BENCHMARK} (every control citing one of its recommendation ids)",
     "org": "organization policy",
 }
+
+#: ``references["not_counterparts"]``: upstream ids that look related but are not a counterpart (a Trivy
+#: check stored where Trivy does not run it, say), as ``"tool:ID"`` strings. Shown so nobody maps them.
+NOT_COUNTERPARTS = "not_counterparts"
 
 #: Category markers and what they cover.
 CATEGORIES: dict[str, str] = {
@@ -89,7 +97,7 @@ class Control:
     manual: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        refs = {"kubescape": [], "trivy": [], "cis": [], "pss": None}
+        refs: dict[str, Any] = {"kubescape": [], "trivy": [], "cis": [], "pss": None}
         refs.update({k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in self.references.items()})
         return {
             "control": self.id,
@@ -151,8 +159,11 @@ def control(
     :param id: stable identifier, e.g. ``nsa.pod.privileged`` or ``acme.images.registry``.
     :param severity: one of :data:`SEVERITIES`.
     :param category: a marker name, e.g. one of :data:`CATEGORIES`.
-    :param frameworks: framework markers, e.g. ``["nsa", "pss_baseline"]``.
-    :param references: cross-references: ``kubescape``, ``trivy``, ``cis`` (lists), ``pss`` (level).
+    :param frameworks: framework markers, e.g. ``["nsa", "pss_baseline"]``. A control citing CIS ids
+        also gets ``cis``, so ``-m cis`` selects exactly the controls that implement a CIS recommendation.
+    :param references: cross-references: ``kubescape``, ``trivy``, ``cis`` (lists; CIS ids are
+        :data:`CIS_BENCHMARK` numbers), ``pss`` (level), and ``not_counterparts`` (``"tool:ID"`` strings
+        of upstream checks that are *not* equivalents, e.g. Trivy checks Trivy does not run).
     :param guide: where the recommendation sits in the guide.
     :param manual: the control cannot be checked by software; the test reports it as skipped.
     """
@@ -167,9 +178,13 @@ def control(
     if not title or not remediation:
         raise ControlError(f"control {id!r}: title and remediation are required")
 
+    frameworks = tuple(frameworks)
+    if (references or {}).get("cis") and "cis" not in frameworks:
+        frameworks += ("cis",)
+
     def decorate(fn: _F) -> _F:
         ctrl = Control(id=id, title=title, severity=severity, category=category, remediation=remediation,
-                       frameworks=tuple(frameworks), references=dict(references or {}),
+                       frameworks=frameworks, references=dict(references or {}),
                        rationale=_rationale(fn), guide=guide, manual=manual)
         try:
             where = str(Path(inspect.getfile(fn)).resolve())
@@ -225,7 +240,7 @@ def adjust_item(item: pytest.Item, original: Control, adjusted: Control | None, 
         item.add_marker(adjusted.severity)
 
 
-class NonCompliant(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+class NonCompliant(pytest.fail.Exception):  # type: ignore[name-defined]
     """Raised by :func:`assert_compliant`; carries the findings.
 
     A ``pytest.fail`` outcome without a Python traceback: a finding is not a

@@ -8,6 +8,12 @@ object. Every object still gets its own outcome, message, findings and
 waiver in the JSON results and SARIF, and the item's failure text lists the
 failing objects; what is lost is per-object selection with ``-k`` and one
 JUnit/HTML row per object.
+
+The default, ``auto``, keeps one item per object for inputs up to
+:data:`AUTO_THRESHOLD` workloads in scope (ids stay readable, ``-k`` selects
+objects) and groups by control above it, where pytest's own ~0.7 ms per item
+makes a per-object run several times slower than the checks themselves
+(measured in bench/results.md; README "Large clusters").
 """
 
 from __future__ import annotations
@@ -21,13 +27,57 @@ import pytest
 from .controls import NonCompliant
 from .model import Container, Inventory, K8sObject, Namespace, Workload
 
-__all__ = ["GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "group_values", "render_group_failure", "run_group"]
+__all__ = ["AUTO_THRESHOLD", "GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
+           "group_values", "render_group_failure", "run_group"]
 
 GROUP_BY = ("resource", "namespace", "control")
+#: ``auto`` groups by control above this many workloads in scope. Per object, the NSA suite makes
+#: about 33 items per workload at ~0.75 ms each: a per-object run grows by ~25 ms per workload, a
+#: run grouped by control by well under 1 ms. Up to here a per-object run stays under about 10 s
+#: on the benchmark machine (2 cores) and within about twice Checkov's time; above it the items cost
+#: more than readable per-object ids give (bench/results.md: cases ours, ours-group-control, checkov
+#: at 100, 250 and 500 workloads; README "Large clusters").
+AUTO_THRESHOLD = 300
 _MAX_LISTED = 50
+_MAX_MESSAGE = 4000
 
 #: Per-object results of a grouped item, stashed by :func:`run_group`.
 SUBRESULTS = pytest.StashKey["list[dict[str, Any]]"]()
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The grouping mode a run uses, and why (shown in the header and the summary)."""
+
+    mode: str  # resource, namespace or control: what the items are
+    requested: str  # auto, or the mode asked for with --k8s-group-by / k8s_group_by
+    workloads: int | None = None  # counted for auto
+    threshold: int | None = None  # auto's threshold
+
+    @property
+    def reason(self) -> str:
+        what = "one test per object" if self.mode == "resource" else f"grouped by {self.mode}"
+        if self.requested != "auto":
+            return f"{what}: --k8s-group-by {self.requested} (or k8s_group_by) was given"
+        n = f"{self.workloads:,} workload{'s' if self.workloads != 1 else ''}"
+        if self.mode == "resource":
+            return f"{what}: {n} is not above {self.threshold:,} (above it, tests are grouped by control)"
+        return f"{what}: {n} is above {self.threshold:,}; pass --k8s-group-by resource for one test per object"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "requested": self.requested, "workloads": self.workloads,
+                "threshold": self.threshold, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Grouping:
+        return cls(data["mode"], data["requested"], data.get("workloads"), data.get("threshold"))
+
+
+def choose_grouping(requested: str, workloads: int, threshold: int = AUTO_THRESHOLD) -> Grouping:
+    """The mode for ``requested`` (auto or an explicit mode) and ``workloads`` in scope."""
+    if requested != "auto":
+        return Grouping(requested, requested)
+    return Grouping("control" if workloads > threshold else "resource", "auto", workloads, threshold)
 
 
 @dataclass
@@ -95,13 +145,17 @@ def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
     return subject
 
 
-class GroupFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+class GroupFailed(pytest.fail.Exception):  # type: ignore[name-defined]
     """Some objects of a grouped item failed; carries the per-object results."""
 
     def __init__(self, results: list[dict[str, Any]]) -> None:
         self.results = results
-        failed = [r for r in results if r["outcome"] in ("failed", "error")]
-        super().__init__(f"{len(failed)} of {len(results)} objects failed", pytrace=False)
+        failed = sum(r["outcome"] == "failed" for r in results)
+        errors = sum(r["outcome"] == "error" for r in results)
+        self.errors = errors  # crashes: the item is an error, not a failure
+        text = f"{failed} of {len(results)} objects failed" if failed or not errors else ""
+        text += f"{', ' if text else ''}{errors} of {len(results)} objects errored" if errors else ""
+        super().__init__(text, pytrace=False)
 
     def __str__(self) -> str:
         return self.msg or ""
@@ -140,14 +194,40 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
                     entry["outcome"] = "waived"
         except pytest.skip.Exception as exc:
             entry.update(outcome="skipped", message=str(exc.msg), resource=subject.resource())
-        except Exception as exc:  # noqa: BLE001 - reported per object, like a test error
-            entry.update(outcome="error", message=f"{type(exc).__name__}: {exc}"[:4000], resource=subject.resource())
+        except pytest.xfail.Exception as exc:
+            entry.update(outcome="skipped", message=f"xfail: {exc.msg}", resource=subject.resource())
+        except (AssertionError, pytest.fail.Exception) as exc:  # the test's own verdict: a finding
+            entry.update(outcome="failed", message=verdict_message(exc), findings=[], resource=subject.resource())
+        except Exception as exc:  # noqa: BLE001 - a crash, not a finding: an error for this object alone
+            entry.update(outcome="error", message=error_message(exc), findings=[], resource=subject.resource())
         results.append(entry)
     item.stash[SUBRESULTS] = results
     if any(r["outcome"] in ("failed", "error") for r in results):
         raise GroupFailed(results)
     if results and all(r["outcome"] == "skipped" for r in results):
         pytest.skip(results[0]["message"] or "skipped")
+
+
+def error_message(exc: BaseException) -> str:
+    """A crash in one line: the exception's type and the first line of its message."""
+    text = str(exc).strip().partition("\n")[0]
+    return f"{type(exc).__name__}: {text}"[:_MAX_MESSAGE] if text else type(exc).__name__
+
+
+def verdict_message(exc: BaseException) -> str:
+    """What a failing ``assert`` or ``pytest.fail`` in a custom control says."""
+    text = str(getattr(exc, "msg", None) or exc).strip()
+    return (text or f"{type(exc).__name__} (no message)")[:_MAX_MESSAGE]
+
+
+def is_finding(exc: BaseException) -> bool:
+    """Is this exception a test's verdict (a finding) rather than a crash?
+
+    :func:`~pytest_k8shardening.assert_compliant`, ``pytest.fail`` and a plain
+    ``assert`` say what is wrong with the object; anything else (a TypeError
+    on an odd value, say) is a bug or a surprise: an error, never a finding.
+    """
+    return isinstance(exc, (AssertionError, pytest.fail.Exception))
 
 
 def render_group_failure(header: list[str], exc: GroupFailed, remediation: str | None) -> str:
@@ -158,7 +238,7 @@ def render_group_failure(header: list[str], exc: GroupFailed, remediation: str |
         res = r.get("resource") or {}
         where = f"  ({res['file']}:{res['line']})" if res.get("file") else ""
         lines.append(f"{r['id']}{where}")
-        if r["findings"]:
+        if r.get("findings"):
             lines.extend(f"  - {f['message']}" for f in r["findings"])
         else:
             lines.append(f"  - {r['message']}")

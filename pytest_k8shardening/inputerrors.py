@@ -15,7 +15,7 @@ import pytest
 
 from .repository import InputError
 
-__all__ = ["InputErrorItem", "input_error_items"]
+__all__ = ["InputErrorItem", "InputErrorsPlugin", "input_error_items"]
 
 NODEID_PREFIX = "k8shardening/inputs"
 
@@ -54,3 +54,14 @@ def input_error_items(session: pytest.Session, errors: list[InputError]) -> list
             name += f"#{seen[name]}"
         items.append(InputErrorItem.from_parent(session, name=name, nodeid=f"{NODEID_PREFIX}::{name}", error=err))
     return items
+
+
+class InputErrorsPlugin:
+    """Adds the input-error items last, after -m/-k deselection, so no selection hides them."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        items[:0] = input_error_items(session, self.errors)

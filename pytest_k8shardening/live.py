@@ -21,6 +21,7 @@ cap (``k8s_max_response_size``, 128 MiB, counted after gzip decoding), and a
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import gc
@@ -216,6 +217,7 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
             request_timeout: float = DEFAULT_REQUEST_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
             max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> LiveCluster:
     """A :class:`LiveCluster` from a kubeconfig (and context) or the pod's service account."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -236,9 +238,14 @@ def connect(*, kubeconfig: str | None = None, context: str | None = None, in_clu
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg,
                                     persist_config=False)
             where = f"kubeconfig {kubeconfig or '(default)'}" + (f", context {context}" if context else "")
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
-        raise ClusterAccessError(f"cannot load the cluster credentials ({'in-cluster' if in_cluster else 'kubeconfig'}): "
-                                 f"{exc}") from None
+    except (ConfigException, OSError, TypeError, ValueError, AttributeError, KeyError, yaml.YAMLError) as exc:
+        # a kubeconfig that is not YAML, or not a kubeconfig's shape: one line, never a traceback
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, (TypeError, AttributeError, KeyError, yaml.YAMLError)):
+            text = f"not a valid kubeconfig ({text})"
+        source = "in-cluster" if in_cluster else "kubeconfig"
+        raise ClusterAccessError(f"cannot load the cluster credentials ({source}): "
+                                 f"{text[:300]}") from None
     cfg.retries = False
     return LiveCluster(client.ApiClient(cfg), where, request_timeout=request_timeout, read_timeout=read_timeout,
                        max_response_bytes=max_response_bytes)
@@ -351,9 +358,13 @@ class LiveCluster:
         if status != 200:
             raise ClusterAccessError(f"GET {path} on {self.server} failed: {_status_message(status, data, path)}")
         try:
-            return json.loads(data)
-        except ValueError:
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
             raise ClusterAccessError(f"GET {path} on {self.server} returned something other than JSON") from None
+        if not isinstance(doc, dict):
+            raise ClusterAccessError(f"GET {path} on {self.server} returned a JSON {type(doc).__name__}, "
+                                     "not an object: not a Kubernetes API server?")
+        return doc
 
     # -- reads -----------------------------------------------------------
     def version(self) -> dict[str, Any]:
@@ -389,7 +400,7 @@ class LiveCluster:
             self._discovered = found
         return self._discovered.get(kind)
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
+    def list(self, kind: str) -> builtins.list[dict[str, Any]]:
         """All objects of ``kind``, page by page. Raises ``_Unavailable`` on 403/404.
 
         The garbage collector is paused meanwhile: parsing builds millions of
@@ -404,20 +415,25 @@ class LiveCluster:
             if was_enabled:
                 gc.enable()
 
-    def _list(self, kind: str) -> list[dict[str, Any]]:
+    def _list(self, kind: str) -> builtins.list[dict[str, Any]]:
         res = RESOURCES.get(kind) or self.discover(kind)
         if res is None:
             raise _Unavailable(f"no resource of kind {kind} is served by this API server", not_served=True)
         kind = kind.split(".", 1)[0]
-        items: list[dict[str, Any]] = []
+        items: builtins.list[dict[str, Any]] = []
         token = None
         seen: set[str] = set()
         while True:
-            query: list[tuple[str, Any]] = [("limit", self.page_size)]
+            query: builtins.list[tuple[str, Any]] = [("limit", self.page_size)]
             if token:
                 query.append(("continue", token))
             doc = self._json(res.list_path(), query)
-            for item in doc.get("items") or ():
+            page = doc.get("items") or []
+            if not isinstance(page, list):
+                raise ClusterAccessError(f"GET {res.list_path()} on {self.server}: items is a "
+                                         f"{type(page).__name__}, not a list")
+            for i, item in enumerate(page):
+                _check_item(item, f"GET {res.list_path()} on {self.server}: items[{len(items) + i}]")
                 item.setdefault("apiVersion", res.api_version)
                 item.setdefault("kind", kind)
                 meta = item.get("metadata")
@@ -433,7 +449,7 @@ class LiveCluster:
                                          f"{kind} rather than looping")
             seen.add(token)
 
-    def kubelet_configs(self, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def kubelet_configs(self, nodes: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Each node's effective kubelet configuration, from ``/configz`` via the node proxy.
 
         A node whose configz cannot be read gets a placeholder that carries
@@ -494,6 +510,17 @@ def _anonymous_probe(server: str, cfg: Any, timeout: tuple[float, float]) -> dic
         return {"path": "/api", "status": exc.code}
     except (urllib.error.URLError, OSError) as exc:
         return {"path": "/api", "status": None, "error": _short(exc)}
+
+
+def _check_item(item: Any, where: str) -> None:
+    """A listed object the rest of the plugin can rely on: a mapping with metadata and a name."""
+    if not isinstance(item, dict):
+        raise ClusterAccessError(f"{where} is a {type(item).__name__}, not an object")
+    meta = item.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ClusterAccessError(f"{where} has no metadata.name")
+    if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
+        raise ClusterAccessError(f"{where}: metadata.namespace is not a string")
 
 
 def _status_message(status: int, data: bytes, path: str) -> str:

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import yaml
 
@@ -42,7 +42,7 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """PyYAML's safe loader, reading scalars the way the API server's decoder does.
 
     The API server decodes YAML with go-yaml v2 into untyped JSON: an unquoted
@@ -66,7 +66,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     if k.value in seen and k.value != "<<":
                         self.duplicates.append((k.start_mark.line + 1, k.value))
                     seen.add(k.value)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep)
 
 
 def _as_written(loader: yaml.BaseLoader, node: yaml.Node) -> str:
@@ -79,6 +79,31 @@ _Loader.add_constructor("tag:yaml.org,2002:value", _as_written)
 
 class ManifestError(Exception):
     """Input that cannot be read as Kubernetes objects. Becomes a usage error."""
+
+
+class K8sYamlLoader(_Loader):
+    """YAML as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON).
+
+    A date-like scalar (``2024-01-02``, even ``2024-13-45``) stays the string it
+    is, as kubectl sends it; tags JSON cannot carry (``!!binary``, ``!!set``,
+    ``!!timestamp``, ``!!omap``, ``!!pairs``) are refused, so an object is the
+    same JSON everywhere: serially, in an xdist worker's snapshot, on a cluster.
+    """
+
+
+K8sYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in cast(Any, _Loader).yaml_implicit_resolvers.items()}
+
+
+def _refuse_tag(loader: Any, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {node.tag.replace('tag:yaml.org,2002:', '!!')} has no JSON form, so no Kubernetes "
+        "object can hold it", node.start_mark)
+
+
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    K8sYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
 def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -99,15 +124,16 @@ def load_paths(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
     return result.objects, result.files
 
 
-def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Read standard input (at most ``limit + 1`` bytes, so an overlong input is detectable)."""
+def read_stdin(limit: int = DEFAULT_MAX_BYTES) -> bytes | None:
+    """Read standard input (at most ``limit + 1`` bytes, so an overlong input is detectable);
+    None when it is closed or cannot be read (never mistaken for an empty input)."""
     stream = sys.__stdin__
     if stream is None:
-        return b""
+        return None
     try:
-        return stream.buffer.read(limit + 1)
+        return bytes(stream.buffer.read(limit + 1))
     except (OSError, ValueError):
-        return b""
+        return None
 
 
 def _load_bytes(file: Path, max_bytes: int) -> bytes:
@@ -148,7 +174,10 @@ def parse_documents(text: str, name: str, *, max_nodes: int = DEFAULT_MAX_NODES,
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             if is_json:
-                raise ManifestError(f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+                raise ManifestError(
+                    f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
+            raise ManifestError(f"{name}: cannot read: {_value_problem(exc)}") from None
         else:
             yield doc, 1, 1, None
             return
@@ -166,7 +195,7 @@ def _parse_yaml(text: str, name: str, max_nodes: int, warnings: list[str] | None
     # size; and every node takes at least a character, so a shorter text cannot reach
     # max_nodes. The guard (a walk of every node) is then skipped: a fifth of the parse time.
     guard = "&" in text or len(text) >= max_nodes
-    loader = _Loader(text)
+    loader = K8sYamlLoader(text)
     doc_index = 0
     try:
         while True:
@@ -182,6 +211,8 @@ def _parse_yaml(text: str, name: str, max_nodes: int, warnings: list[str] | None
                 data = loader.construct_document(node)
             except yaml.YAMLError as exc:
                 raise ManifestError(f"{name}: document {doc_index or 1}: invalid YAML: {_yaml_message(exc)}") from None
+            except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
+                raise ManifestError(f"{name}: document {doc_index or 1}: {_value_problem(exc)}") from None
             if loader.duplicates:
                 if warnings is not None:
                     warnings.extend(f"{name}:{line}: key {key!r} is given twice in one mapping; the last value is "
@@ -193,6 +224,15 @@ def _parse_yaml(text: str, name: str, max_nodes: int, warnings: list[str] | None
             yield data, doc_index, node.start_mark.line + 1, node
     finally:
         loader.dispose()
+
+
+def _value_problem(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "an integer has more digits than Python reads (sys.get_int_max_str_digits())"
+    return text.partition("\n")[0]
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:

@@ -1059,7 +1059,10 @@ class Inventory:
         plain files and cluster objects that use it, when no plain file
         declares it. Each view's lookups start from its variant.
         """
-        self.ensure("Namespace")
+        # Live: a namespace can be known only from its objects (a Pod's metadata.namespace), so every
+        # default kind is read first; otherwise the list depends on what happened to be read already
+        # (serial runs and xdist workers, whose snapshot holds every default kind, would differ).
+        self.ensure("Namespace", *self.default_kinds)
         users = self._namespace_users()
         owned = users[3] if self.is_cluster else users[4]
         out: list[Namespace] = []

@@ -18,6 +18,8 @@ from .model import Scope
 
 __all__ = ["Settings", "add_options"]
 
+_GROUP_BY = ("auto", "resource", "namespace", "control")
+
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("k8shardening", "Kubernetes hardening checks (pytest-k8shardening)")
@@ -108,9 +110,10 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--k8s-group-by", action="store", dest="k8s_group_by", metavar="MODE", default=None,
-        choices=("resource", "namespace", "control"),
-        help="One test item per resource (default), or per control and namespace, or per control: for very "
-             "large clusters. Every report keeps per-resource findings.",
+        choices=_GROUP_BY,
+        help="One test item per resource, or per control and namespace, or per control: for very large "
+             "clusters. Every report keeps per-resource findings. Default auto: per resource up to 300 "
+             "workloads in scope, per control above.",
     )
     group.addoption(
         "--k8s-list-controls", action="store_true", dest="k8s_list_controls", default=False,
@@ -137,7 +140,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("k8s_waivers", "Waiver file (YAML).", default="")
     parser.addini("k8s_fail_on", "Lowest severity that fails the session (critical ... info, none).", default="")
     parser.addini("k8s_min_score", "Lowest compliance score (%) that passes the session.", default="")
-    parser.addini("k8s_group_by", "resource (default), namespace or control: see --k8s-group-by.", default="")
+    parser.addini("k8s_group_by", "auto (default), resource, namespace or control: see --k8s-group-by.", default="")
     parser.addini("k8s_max_file_size", "Largest manifest file read, in bytes.", default=str(DEFAULT_MAX_BYTES))
     parser.addini("k8s_request_timeout", "Live: seconds one API request may take, retries included.",
                   default=str(int(DEFAULT_REQUEST_TIMEOUT)))
@@ -185,8 +188,8 @@ def _severity(value: str) -> str:
 
 
 def _group_by(value: str) -> str:
-    if value not in ("resource", "namespace", "control"):
-        raise pytest.UsageError(f"k8s_group_by takes resource, namespace or control, not {value!r}")
+    if value not in _GROUP_BY:
+        raise pytest.UsageError(f"k8s_group_by takes {', '.join(_GROUP_BY)}, not {value!r}")
     return value
 
 
@@ -267,7 +270,7 @@ class Settings:
     waivers: Path | None = None
     fail_on: str | None = None
     min_score: float | None = None
-    group_by: str = "resource"
+    group_by: str = "auto"  # or resource, namespace, control (see grouping.choose_grouping)
     helm_values: tuple[str, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm: str | None = None
@@ -317,6 +320,11 @@ class Settings:
                                     "--k8s-in-cluster or --k8s-kind)")
         if live:
             manifests = []
+        if any(not str(m).strip() for m in manifests):
+            raise pytest.UsageError("--k8s-manifests got an empty path; name a file or directory "
+                                    "(--k8s-manifests . for the current directory), or - for standard input")
+        if list(manifests).count("-") > 1:
+            raise pytest.UsageError("--k8s-manifests - is given more than once; standard input can be read once")
         _check_versions(config)
         return cls(
             context=opt.k8s_context,
@@ -336,7 +344,7 @@ class Settings:
             waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
                                         else None),
-            group_by=_group_by(opt.k8s_group_by or config.getini("k8s_group_by") or "resource"),
+            group_by=_group_by(opt.k8s_group_by or config.getini("k8s_group_by") or "auto"),
             helm_values=tuple(opt.k8s_helm_values or config.getini("k8s_helm_values")),
             helm_set=tuple(opt.k8s_helm_set or config.getini("k8s_helm_set")),
             helm=config.getini("k8s_helm") or None,

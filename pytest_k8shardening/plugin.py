@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import params, results
-from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
+from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
 from .options import Settings, add_options
@@ -38,6 +38,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> Generator[None, None, None]:
+    # `--k8s-manifests ../elsewhere` moved pytest's rootdir and ini file: keep the project's (before the
+    # conftests load from there).
+    from .rootdir import keep_project_setup
+
+    keep_project_setup(early_config, args)
     # pytest's fd capturing swaps stdin for /dev/null right after this point:
     # read `--k8s-manifests -` first.
     # An xdist worker gets the inventory from its controller and must not touch its own stdin.
@@ -45,39 +50,26 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
             and not os.environ.get("PYTEST_XDIST_WORKER"):
         from .loader import read_stdin
 
-        early_config.stash[STDIN_KEY] = read_stdin()
+        data = read_stdin()
+        if data is not None:  # closed: the loader says so
+            early_config.stash[STDIN_KEY] = data
     return (yield)
-
-
-_PATH_OPTIONS = ("--k8s-manifests", "--k8s-kubeconfig", "--k8s-waivers", "--k8s-kind-config")
-
-
-def _warn_rootdir(config: pytest.Config) -> None:
-    """pytest picks its rootdir (and ini file) before plugins load, so it reads the value of
-    ``--k8s-manifests /elsewhere`` as a test path. Say so when that moved the rootdir."""
-    args = list(config.invocation_params.args)
-    here = config.invocation_params.dir
-    for i, arg in enumerate(args[:-1]):
-        if arg in _PATH_OPTIONS and args[i + 1] != "-":
-            path = (here / args[i + 1]).resolve()
-            if here not in (path, *path.parents) and config.rootpath != here:
-                config.issue_config_time_warning(pytest.PytestConfigWarning(
-                    f"pytest took {args[i + 1]} (the value of {arg}) into account when choosing its rootdir "
-                    f"({config.rootpath}) and ini file; write {arg}={args[i + 1]} to keep this project's"),
-                    stacklevel=2)
-                return
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
-    if not hasattr(config, "workerinput"):  # once, not again from every xdist worker
-        _warn_rootdir(config)
     settings = Settings.from_config(config)
     if not (settings.enabled or settings.list_controls):
         return
     if not hasattr(config, "workerinput"):
         _check_outputs(config, settings)  # before anything is read: a bad path must not cost a scan
     waivers = _load_waivers(settings)
+    if not hasattr(config, "workerinput"):
+        for w in waivers:
+            if w.label_only:
+                config.issue_config_time_warning(pytest.PytestConfigWarning(
+                    f"k8shardening: {w.describe()} selects by labels only: whoever may label a workload can "
+                    "exempt it; add a namespace, kind or name"), stacklevel=2)
     session = K8sSession(config, settings)
     session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)
@@ -88,8 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
-            resolve=session.resource_for, grouped=settings.group_by != "resource")
+            resolve=session.resource_for, grouped=settings.group_by in ("namespace", "control"))
         config.pluginmanager.register(collector, _RESULTS)
+        if getattr(config.option, "xmlpath", None):
+            config.pluginmanager.register(results.JunitErrors(config), "k8shardening-junit")
         if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
             from .reporting.html import HtmlBridge
 
@@ -211,7 +205,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if session is None:
         params.parametrize(metafunc, None)
     else:
-        params.parametrize(metafunc, session.inventory, session.settings.group_by)
+        params.parametrize(metafunc, session.inventory, session.grouping.mode)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -301,11 +295,14 @@ def _list_controls(config: pytest.Config, session: pytest.Session) -> int:
     tw.line(f"{'CONTROL':34} {'SEVERITY':9} {'FRAMEWORKS':22} {'REFERENCES':40} TITLE")
     for ctrl in sorted(seen.values(), key=lambda c: (SEVERITIES.index(c.severity), c.id)):
         refs = []
-        for key in ("kubescape", "trivy", "cis"):
+        for key in ("kubescape", "trivy"):
             refs += list(ctrl.references.get(key) or ())
+        refs += [f"CIS-{n}" for n in ctrl.references.get("cis") or ()]
         if ctrl.references.get("pss"):
             refs.append(f"PSS {ctrl.references['pss']}")
+        refs += [f"(not {n})" for n in ctrl.references.get(NOT_COUNTERPARTS) or ()]
         tw.line(f"{ctrl.id:34} {ctrl.severity:9} {','.join(ctrl.frameworks):22} {' '.join(refs)[:40]:40} "
                 f"{ctrl.title}")
-    tw.line(f"{len(seen)} controls")
+    tw.line(f"{len(seen)} controls; CIS-x.y.z ids are {CIS_BENCHMARK} recommendations; (not tool:ID) marks an "
+            "upstream check that is not a counterpart")
     return 0

@@ -66,7 +66,8 @@ __all__ = ["HELM_VERSION", "KUSTOMIZATION_FILES", "InputError", "LeftOut", "Rend
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 HELM_VERSION = "v3.22.0"
 #: Where scripts/build-helm.sh puts the helm it builds; used when no helm is on PATH.
-HELM_CACHE = Path(os.environ.get("K8SH_CACHE") or Path.home() / ".cache" / "pytest-k8shardening") / "helm" / HELM_VERSION
+HELM_CACHE = (Path(os.environ.get("K8SH_CACHE") or Path.home() / ".cache" / "pytest-k8shardening")
+              / "helm" / HELM_VERSION)
 _RENDER_TIMEOUT = 300.0
 _ORIGIN = "config.kubernetes.io/origin"
 
@@ -173,12 +174,18 @@ def scan(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES, max_nodes:
     reader = _Reader(result, max_bytes, max_nodes, renderers)
     seen_args: set[str] = set()
     for arg in paths:
+        if arg == "-" and arg in seen_args:
+            raise ManifestError("- is given twice: standard input can be read only once")
         if arg in seen_args:
-            continue  # the same target named twice is read once
+            continue  # the same file or folder named twice is read once
         seen_args.add(arg)
         if arg == "-":
             data = _stdin_bytes(stdin, max_bytes)
+            before = len(result.objects), len(result.errors)
             reader.classify_text(_decode(data, "<stdin>"), "<stdin>", is_json=False, named=True)
+            if (len(result.objects), len(result.errors)) == before:
+                # an empty pipe (a failed `helm template | pytest ...`) is never an empty cluster
+                raise ManifestError("<stdin>: no Kubernetes objects on standard input (-)")
             continue
         if arg == "":
             raise ManifestError("an empty path was given as a target")
@@ -196,12 +203,15 @@ def scan(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES, max_nodes:
 
 
 def _stdin_bytes(stdin: BinaryIO | bytes | None, max_bytes: int) -> bytes:
+    data: bytes | None
     if stdin is None:
         data = read_stdin(max_bytes)
     elif isinstance(stdin, bytes):
         data = stdin
     else:
         data = stdin.read(max_bytes + 1)
+    if data is None:
+        raise ManifestError("<stdin>: standard input is closed, so - has nothing to read")
     if len(data) > max_bytes:
         raise ManifestError(f"<stdin>: input is larger than {max_bytes} bytes (raise k8s_max_file_size)")
     return data
@@ -394,7 +404,8 @@ class _Reader:
         try:
             meta = _read_yaml_mapping(chart / "Chart.yaml", self.max_bytes)
         except ManifestError as exc:
-            self.result.errors.append(InputError(str(chart / "Chart.yaml"), _strip_name(str(exc), str(chart / "Chart.yaml"))))
+            name = str(chart / "Chart.yaml")
+            self.result.errors.append(InputError(name, _strip_name(str(exc), name)))
             return
         if meta.get("type") == "library":
             unit.role = "library chart"

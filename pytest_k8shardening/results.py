@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from .controls import SEVERITIES, Control, NonCompliant
-from .grouping import GroupFailed, render_group_failure
+from .grouping import GroupFailed, error_message, is_finding, render_group_failure
 from .waivers import Waiver
 from .waivers import match as match_waiver
 from .params import subject_of
@@ -36,6 +36,9 @@ _HINT_FAILURES = 2000  # failed findings above which the summary suggests --tb=l
 _MAX_MESSAGE = 4000
 _CONTROL_DICTS: dict[str, dict[str, Any]] = {}  # per control object (adjusted ones differ)
 
+
+#: A usage error found after the start (a live cluster failing mid-run, seen by an xdist worker).
+USAGE_ERROR_KEY = pytest.StashKey[str]()
 
 #: A control changed by the pytest_k8shardening_adjust_control hook.
 ADJUSTED = pytest.StashKey[Control]()
@@ -132,6 +135,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         return
     exc = call.excinfo.value
     if isinstance(exc, GroupFailed):
+        if exc.errors:
+            report.k8s_error = True  # type: ignore[attr-defined]
         ctrl = info["control"] or {}
         header = [f"{ctrl['control']} [{ctrl['severity']}] {ctrl['title']}"] if ctrl else []
         report.longrepr = failure_repr(item, render_group_failure(header, exc, ctrl.get("remediation")),
@@ -149,6 +154,12 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
         report.k8s_message = reason.removeprefix("Skipped: ")  # type: ignore[attr-defined]
+    elif report.when != "call" or not is_finding(exc):
+        # A crash inside a control (a TypeError on an odd value, say): an error, never a finding.
+        # (pytest itself makes a failing setup or teardown an error.)
+        if report.when == "call":
+            report.k8s_error = True  # type: ignore[attr-defined]
+        report.k8s_message = error_message(exc)  # type: ignore[attr-defined]
     else:
         report.k8s_message = call.excinfo.exconly()[:_MAX_MESSAGE]  # type: ignore[attr-defined]
 
@@ -181,7 +192,7 @@ def _apply_waiver(report: pytest.TestReport, info: dict[str, Any], labels: dict[
         return f"\nWaiver expired: {waiver.describe()} expired on {waiver.expires} (owner {waiver.owner}): " \
                f"{waiver.reason}"
     report.outcome = "skipped"
-    report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "  # type: ignore[attr-defined]
+    report.wasxfail = (f"waived by {waiver.describe()}: {waiver.reason} "
                        f"(owner {waiver.owner}, expires {waiver.expires})")
     report.k8s_waiver = waiver.index  # type: ignore[attr-defined]
     return ""
@@ -197,7 +208,7 @@ try:
 except ImportError:  # pragma: no cover - a future pytest
     ExceptionChainRepr = None  # type: ignore[assignment,misc]
 else:
-    class FindingRepr(ExceptionChainRepr):  # type: ignore[misc,valid-type]
+    class FindingRepr(ExceptionChainRepr):
         """pytest's representation of ``pytest.fail(text, pytrace=False)``, with a quick ``str()``.
 
         JUnit XML (and pytest-html) call ``str()`` on every failure; pytest's
@@ -293,6 +304,13 @@ class FindingReports:
                 setattr(report, key, value)
         return report
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: Any, config: pytest.Config) -> tuple[str, str, Any] | None:
+        """A crash inside a control is an error (``E``, counted with pytest's errors), not a failure."""
+        if getattr(report, "k8s_error", False) and report.when == "call" and report.failed:
+            return "error", "E", ("ERROR", {"red": True})
+        return None
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
         """Keep pytest's failure sections linear in the number of tests.
@@ -306,6 +324,43 @@ class FindingReports:
         if isinstance(stats, dict) and len(stats.get("", ())) > 1000:
             stats[""] = [r for r in stats[""] if getattr(r, "sections", None)]
         return (yield)
+
+
+class JunitErrors:
+    """JUnit XML: a crash inside a control is an ``<error>``, not a ``<failure>``.
+
+    pytest's JUnit writer makes every failed call a failure (errors are
+    failures of setup and teardown). After it has handled a crashed call's
+    report, the element it added is renamed and the suite's counts follow.
+    Registered only with ``--junitxml``, where reports arrive.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Any:
+        result = yield
+        if getattr(report, "k8s_error", False) and report.when == "call" and report.failed:
+            self._to_error(report)
+        return result
+
+    def _to_error(self, report: pytest.TestReport) -> None:
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        try:  # the testcase the writer has just filled for this report
+            reporter = xml.node_reporter(report)
+        except (AttributeError, TypeError):  # pragma: no cover - pytest's internals moved
+            return
+        for node in reversed(getattr(reporter, "nodes", None) or ()):
+            if node.tag == "failure":
+                node.tag = "error"
+                xml.stats["failure"] -= 1
+                xml.stats["error"] += 1
+                return
 
 
 def control_fields(ctrl: dict[str, Any]) -> tuple[Any, ...]:
@@ -402,7 +457,10 @@ class ResultBatch:
                   f'"resource":')
         tail = f',"remediation":{enc(remediation)}'
         cache = {} if resource_json is None else resource_json
-        parts, tally, used, expired = [], Counter(), set(), set()
+        parts: list[str] = []
+        tally: Counter[tuple[Any, ...]] = Counter()
+        used: set[int] = set()
+        expired: set[int] = set()
         for sub in subresults:
             ident, outcome, message = sub["id"], sub["outcome"], sub.get("message")
             resource = sub.get("resource")
@@ -487,6 +545,53 @@ class ResultsCollector:
         self._resources: dict[str, dict[str, Any]] = {}  # grouped mode: resource blocks by object id
         self._result_hooked: bool | None = None
         self._summary: dict[str, Any] | None = None
+        # Completeness: a gate is judged only over a session that ran every selected item.
+        self.collected: int | None = None  # items selected to run (after -k, -m, --deselect)
+        self.finished = 0  # items that ended (a teardown report, or a crashed worker's report)
+        self.skipped_ahead = 0  # items another plugin (--sw, --lf) deselected: selected, never run
+        self.crashes: list[str] = []  # xdist workers that died running an item
+        self.incomplete_reasons: list[str] = []
+
+    # -- completeness ----------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = len(session.items) + self.skipped_ahead
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.collected = max(self.collected or 0, len(ids))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Count the items deselected by something other than the user's own selection (-k, -m,
+        --deselect): --sw and --lf skip items that passed before, which this run then never checks."""
+        chosen = _user_selection(self.config)
+        self.skipped_ahead += sum(1 for item in items if chosen(item))
+
+    def incomplete(self, session: pytest.Session) -> list[str]:
+        """Why the session did not check everything it selected (empty when it did)."""
+        if self.config.option.collectonly or getattr(self.config.option, "k8s_list_controls", False) \
+                or session.exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return []  # nothing was meant to run, or the run could not start
+        why = []
+        collected = self.collected
+        if collected is not None and self.finished < collected:
+            cause = session.shouldstop or session.shouldfail
+            if not cause and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+                cause = "interrupted"
+            if self.skipped_ahead and self.finished + self.skipped_ahead >= collected:
+                cause = cause or "skipped by --sw/--lf (they passed in an earlier run)"
+            why.append(f"{collected - self.finished} of {collected} selected items not run"
+                       + (f" ({cause})" if cause else ""))
+        lf = self.config.pluginmanager.get_plugin("lfplugin")
+        if self.config.getoption("lf", False) and getattr(lf, "lastfailed", None) and not why:
+            # --lf leaves out, at collection, the items that passed before: none of them is checked now
+            why.append("--lf ran only the items that failed in an earlier run")
+        if self.crashes:
+            why.append("; ".join(self.crashes[:3]) + (f" and {len(self.crashes) - 3} more" if len(self.crashes) > 3
+                                                      else ""))
+        if not why and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+            why.append("interrupted")
+        return why
 
     # -- hooks -----------------------------------------------------------
     @pytest.hookimpl(trylast=True)
@@ -500,7 +605,7 @@ class ResultsCollector:
             if report.passed:
                 state["outcome"] = state["outcome"] or "passed"
             elif report.failed:
-                state["outcome"] = "failed"
+                state["outcome"] = "error" if getattr(report, "k8s_error", False) else "failed"
             elif getattr(report, "k8s_waiver", None) is not None:
                 state["outcome"] = "waived"
                 state["waiver"] = report.wasxfail
@@ -530,8 +635,12 @@ class ResultsCollector:
             index = getattr(report, attr, None)
             if index is not None:
                 bucket.add(index)
+        if report.when not in ("setup", "call", "teardown"):  # xdist: the worker died running this item
+            self._crashed(report, state)
+            return
         if report.when != "teardown":
             return
+        self.finished += 1
         del self._pending[report.nodeid]
         k8s = getattr(report, "k8s", None)
         if k8s is None:
@@ -547,6 +656,17 @@ class ResultsCollector:
             return
         self._add(report.nodeid, control_fields(ctrl), k8s["resource"], state["outcome"] or "passed",
                   state["message"], state["findings"] or [], state["waiver"])
+
+    def _crashed(self, report: pytest.TestReport, state: dict[str, Any]) -> None:
+        """An item whose process died: an error, counted, never dropped."""
+        self._pending.pop(report.nodeid, None)
+        self.finished += 1
+        message = str(report.longrepr or "its process died").partition("\n")[0]
+        self.crashes.append(message)
+        k8s = getattr(report, "k8s", None) or {}
+        ctrl = k8s.get("control") or {}
+        self._add(report.nodeid, control_fields(ctrl), k8s.get("resource"), "error", message,
+                  state.get("findings") or [], None)
 
     def _hooked(self) -> bool:
         """Does any plugin implement pytest_k8shardening_result? (asked once)"""
@@ -656,6 +776,8 @@ class ResultsCollector:
             "by_framework": _breakdown(by_framework),
             "by_category": _breakdown(by_category),
             "waivers": self.waiver_summary(),
+            "items": {"selected": self.collected, "run": self.finished},
+            "incomplete": self.incomplete_reasons,
             "gate": self.gate_result,
             "target": self.target,
             "exit_status": exitstatus,
@@ -671,7 +793,19 @@ class ResultsCollector:
         return failed.most_common(n)
 
     def apply_gates(self, session: pytest.Session) -> None:
-        """Set the exit status from the gates (only when a gate option is given)."""
+        """Set the exit status from the gates and the session's completeness.
+
+        A session that did not run every selected item (``-x``, ``--maxfail``,
+        ``--sw``, an interrupt, a crashed worker) never exits 0, gate or not:
+        what was not run was not checked.
+        """
+        self.incomplete_reasons = incomplete = self.incomplete(session)
+        usage_error = self.config.stash.get(USAGE_ERROR_KEY, None)
+        if usage_error is not None:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            incomplete.insert(0, usage_error)
+        if incomplete and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if not self.gates.active:
             return
         blocking = reported = errors = 0
@@ -684,7 +818,7 @@ class ResultsCollector:
             elif outcome == "error":
                 errors += n
         score = self.score()
-        reasons = []
+        reasons = list(incomplete)
         if blocking:
             reasons.append(f"{blocking} finding(s) at or above --k8s-fail-on {self.gates.fail_on or 'info'}")
         if errors:
@@ -694,8 +828,10 @@ class ResultsCollector:
         if self.gates.min_score is not None and (score is None or score < self.gates.min_score):
             reasons.append(f"score {score if score is not None else 'n/a'} below --k8s-min-score "
                            f"{self.gates.min_score:g}")
-        self.gate_result = {"passed": not reasons, "reasons": reasons, "reported_only": reported,
-                            "fail_on": self.gates.fail_on, "min_score": self.gates.min_score}
+        status = "incomplete" if incomplete else "failed" if reasons else "passed"
+        self.gate_result = {"passed": status == "passed", "status": status, "reasons": reasons,
+                            "reported_only": reported, "fail_on": self.gates.fail_on,
+                            "min_score": self.gates.min_score}
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if reasons else pytest.ExitCode.OK
 
@@ -712,7 +848,7 @@ class ResultsCollector:
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            sarif = sarif_document(self.entries(), self.waivers)
+            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
             _write_report(session, "--k8s-report-sarif", self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT,
@@ -753,15 +889,22 @@ class ResultsCollector:
                 tr.write_line(f"not readable, tests needing it skipped: {kind}: {why}")
         elif self.target.get("unavailable"):
             tr.write_line("not readable, tests needing them skipped: " + ", ".join(self.target["unavailable"]))
+        grouping = self.target.get("grouping") or {}
+        if grouping and (verbose or grouping["requested"] == "auto" and grouping["mode"] != "resource"):
+            tr.write_line(f"tests: {grouping['reason']}")  # -q too when the ids are not per object
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
         waived = f", {s['waived']} waived" if s["waived"] else ""
         tr.write_line(f"compliance: {s['passed']} passed, {s['failed']} failed"
                       f"{' (' + sev + ')' if sev else ''}{waived}, {s['skipped']} skipped, {s['error']} errors; "
                       f"score {score} over {len(s['controls'])} controls")
+        for why in self.incomplete_reasons:
+            tr.write_line(f"run incomplete: {why}; what was not run was not checked", red=True)
         gate = self.gate_result
         if gate is not None:
-            if gate["passed"]:
+            if gate["status"] == "incomplete":
+                tr.write_line("gate: INCOMPLETE: " + "; ".join(gate["reasons"]), red=True)
+            elif gate["passed"]:
                 extra = f"; {gate['reported_only']} finding(s) below the threshold are reported only" \
                     if gate["reported_only"] else ""
                 tr.write_line(f"gate: passed{extra}", green=True)
@@ -788,10 +931,35 @@ class ResultsCollector:
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
         tbstyle = getattr(self.config.option, "tbstyle", "auto")
-        if s["failed"] > _HINT_FAILURES and not self.grouped and tbstyle not in ("line", "no"):
+        grouped = self.grouped or (self.target.get("grouping") or {}).get("mode", "resource") != "resource"
+        if s["failed"] > _HINT_FAILURES and not grouped and tbstyle not in ("line", "no"):
             tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
                           "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
                           "grouped items (README: Large clusters).", yellow=True)
+
+
+def _user_selection(config: pytest.Config) -> Callable[[pytest.Item], bool]:
+    """Does the user's own selection (-k, -m, --deselect) keep ``item``? The same tests pytest makes."""
+    keyword = (config.option.keyword or "").lstrip()
+    markexpr = config.option.markexpr or ""
+    prefixes = tuple(config.getoption("deselect") or ())
+    try:
+        from _pytest.mark import KeywordMatcher, MarkMatcher
+        from _pytest.mark.expression import Expression
+
+        kexpr = Expression.compile(keyword) if keyword else None
+        mexpr = Expression.compile(markexpr) if markexpr else None
+    except Exception:  # noqa: BLE001 - pytest's internals moved: count every deselected item as unrun
+        return lambda item: True
+
+    def chosen(item: pytest.Item) -> bool:
+        if prefixes and item.nodeid.startswith(prefixes):
+            return False
+        if kexpr is not None and not kexpr.evaluate(KeywordMatcher.from_item(item)):
+            return False
+        return mexpr is None or bool(mexpr.evaluate(MarkMatcher.from_markers(item.iter_markers())))
+
+    return chosen
 
 
 def _score(outcomes: Counter[str]) -> float | None:

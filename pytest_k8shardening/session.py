@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 import tempfile
 import uuid
 from collections.abc import Generator
@@ -22,9 +23,11 @@ from typing import Any
 import pytest
 import yaml
 
+from .grouping import Grouping, choose_grouping
 from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
+from .results import USAGE_ERROR_KEY
 
 __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
@@ -32,20 +35,32 @@ WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
 #: Set by the controller: workers build and encode the result entries of grouped items.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
+_LIVE_ERROR = "k8shardening: cannot read the cluster: "
+#: The grouping the controller chose: every worker collects the same items.
+WORKER_GROUPING_KEY = "k8shardening_grouping"
 #: Bytes of standard input, read before pytest's capturing replaces it.
 STDIN_KEY = pytest.StashKey[bytes]()
 
 
 def _write_worker_snapshot(inv: Inventory, path: Path, input_errors: list[Any]) -> None:
-    doc = {
-        "sources": inv.sources,
-        "fetched": sorted(inv.fetched),
-        "unavailable": inv.unavailable_kinds,
-        "input_errors": [e.as_dict() for e in input_errors],
-        "objects": [[o.raw, o.source.file, o.source.line, o.source.document, o.source.unit] for o in inv.objects],
-    }
+    """The inventory as JSON for the xdist workers; an object JSON cannot carry is a usage error
+    naming it (a workers' verdict must be about the same object the controller read)."""
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    parts = []
+    for o in inv.objects:
+        try:
+            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit]))
+        except (TypeError, ValueError, RecursionError) as exc:
+            where = f"{o.describe()} ({o.source.describe()})"
+            problem = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).partition("\n")[0]
+            raise pytest.UsageError(f"k8shardening: cannot hand {where} to the pytest-xdist workers, which read "
+                                    f"the inventory as JSON: {problem}") from None
+    head = encode({"sources": inv.sources, "fetched": sorted(inv.fetched), "unavailable": inv.unavailable_kinds,
+                   "input_errors": [e.as_dict() for e in input_errors]})
     with path.open("w", encoding="utf-8") as fh:
-        json.dump(doc, fh, separators=(",", ":"))
+        fh.write(head[:-1] + ',"objects":[')
+        fh.write(",".join(parts))
+        fh.write("]}")
 
 
 def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[Inventory, list[Any]]:
@@ -73,7 +88,7 @@ def _exiting() -> bool:
     mains = {c for c in (getattr(getattr(pc, n, None), "__code__", None) for n in ("main", "_main")) if c}
     entries = {c for c in (getattr(getattr(pc, n, None), "__code__", None)
                            for n in ("_console_main", "console_main")) if c}
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code not in mains:
         frame = frame.f_back
     while frame is not None and frame.f_code in mains:  # main() calls _main()
@@ -98,7 +113,11 @@ class K8sSession:
         self.waivers: list[Any] = []
         self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
         self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
+        self._grouping: Grouping | None = None
         self._frozen = False
+        self._collecting = False
+        self._collected = False  # collection has begun (after it, a live failure ends the run with pytest.exit)
+        self.live_error: str | None = None  # the cluster stopped answering properly, mid-run
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
         # registered first, so this one runs after pytest's final gc.collect() passes.
         config.add_cleanup(self._unfreeze)
@@ -121,6 +140,10 @@ class K8sSession:
                 self.inventory = self._scan_manifests(config, settings)
             if self.inventory is not None and not (workerinput and WORKER_INPUT_KEY in workerinput):
                 self._add_hook_objects()
+            if self.input_errors:
+                from .inputerrors import InputErrorsPlugin
+
+                config.pluginmanager.register(InputErrorsPlugin(self.input_errors), "k8shardening-input-errors")
         except (ManifestError, InvalidObject) as exc:
             raise pytest.UsageError(f"k8shardening: cannot read the target: {exc}") from None
 
@@ -151,6 +174,23 @@ class K8sSession:
 
             validate(self.inventory)
 
+    @property
+    def grouping(self) -> Grouping:
+        """The grouping mode of this run, chosen once (``auto``: from the workloads in scope).
+
+        An xdist worker takes the controller's choice, so every worker collects the same items.
+        """
+        if self._grouping is None:
+            workerinput = getattr(self.config, "workerinput", None) or {}
+            if WORKER_GROUPING_KEY in workerinput:
+                self._grouping = Grouping.from_dict(workerinput[WORKER_GROUPING_KEY])
+            else:
+                requested = self.settings.group_by
+                inv = self.inventory
+                workloads = len(inv.workloads()) if requested == "auto" and inv is not None else 0
+                self._grouping = choose_grouping(requested, workloads)
+        return self._grouping
+
     # -- live ------------------------------------------------------------
     def _connect(self) -> Any:
         from .live import ClusterAccessError, connect
@@ -162,7 +202,7 @@ class K8sSession:
                               max_response_bytes=self.settings.max_response_size)
             cluster.version()  # fail now, clearly, if the server is unreachable or refuses us
         except ClusterAccessError as exc:
-            raise pytest.UsageError(f"k8shardening: cannot read the cluster: {exc}") from None
+            raise pytest.UsageError(f"{_LIVE_ERROR}{exc}") from None
         return cluster
 
     def _lazy_fetch(self) -> Any:
@@ -176,23 +216,63 @@ class K8sSession:
         return self._guarded(fetch)
 
     def _guarded(self, fetch: Any) -> Any:
-        """``fetch``, with a cluster that stops answering mid-run (deadline, oversized or looping answer)
-        turned into skips naming the reason and exit 4, not a traceback out of collection.
+        """A live read that fails after the start (a 500 or 401 mid-run, a malformed answer) ends the
+        run as a usage error (exit 4) in one line: never a traceback, never a partial verdict.
 
-        After the first such error nothing more is requested: each request would wait out its deadline too.
+        While pytest collects, an exception would become a collection error with a traceback:
+        there the error is recorded and :meth:`pytest_collection_modifyitems` stops the run.
         """
         from .live import ClusterAccessError
 
-        def run(kind: str, inventory: Inventory) -> Any:
-            if self.read_error is not None:
-                return [], self.read_error
+        def guarded(kind: str, inventory: Inventory) -> Any:
+            if self.live_error is not None:
+                return self._stop()
             try:
                 return fetch(kind, inventory)
-            except ClusterAccessError as exc:
+            except pytest.UsageError as exc:
+                self.live_error = str(exc)
+            except ClusterAccessError as exc:  # deadlines, oversized or looping answers included
+                self.live_error = f"{_LIVE_ERROR}{exc}"
                 self.read_error = f"cannot read the cluster: {exc}"
-                return [], self.read_error
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # an answer of the wrong shape
+                self.live_error = (f"{_LIVE_ERROR}reading {kind}: the API server's answer "
+                                   f"has an unexpected shape ({type(exc).__name__}: {exc})")
+            return self._stop()
 
-        return run
+        return guarded
+
+    def _stop(self) -> Any:
+        assert self.live_error is not None
+        if self._collecting:
+            return [], None  # pytest_collection_modifyitems stops the run, before any test runs
+        if not self._collected:  # before collection (the grouping choice, the header): one usage error line
+            raise pytest.UsageError(self.live_error)
+        pytest.exit(self.live_error, returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def pytest_collectstart(self) -> None:
+        self._collecting = self._collected = True  # (the xdist controller collects nothing: it never gets here)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self) -> None:
+        self._collecting = False
+        if self.live_error is not None and not hasattr(self.config, "workerinput"):
+            raise pytest.UsageError(self.live_error)  # (a worker runs nothing: pytest_runtestloop)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """An xdist worker whose live read failed while it collected runs nothing: it stops, and its
+        controller ends the run with the worker's message as a usage error."""
+        if self.live_error is not None and hasattr(self.config, "workerinput"):
+            session.shouldstop = self.live_error
+            return True
+        return None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        stop = (getattr(node, "workeroutput", None) or {}).get("shouldstop")
+        if isinstance(stop, str) and stop.startswith(_LIVE_ERROR) and self.live_error is None:
+            self.live_error = stop
+            self.config.stash[USAGE_ERROR_KEY] = stop
 
     def _open_live(self) -> None:
         from .live import DEFAULT_KINDS, fetcher
@@ -237,7 +317,7 @@ class K8sSession:
         inv = self.inventory
         if inv is None:
             return {"sources": [], "objects": 0, "kinds": {}, "scope": self.settings.scope.describe(),
-                    "out_of_scope": {}, "unavailable": {}}
+                    "out_of_scope": {}, "unavailable": {}, "grouping": self.grouping.as_dict()}
         summary = {
             "sources": inv.sources,
             "objects": len(inv.objects),
@@ -252,6 +332,7 @@ class K8sSession:
             summary["inputs"] = self.scan.as_dict()
         if self.cluster is not None:
             summary["requests"] = self.cluster.requests
+        summary["grouping"] = self.grouping.as_dict()
         return summary
 
     def resource_for(self, ident: str) -> dict[str, Any]:
@@ -306,6 +387,11 @@ class K8sSession:
         atomic_write(path, write, private=True)
 
     # -- hooks -----------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        if self.inventory is None:
+            return None
+        return f"k8shardening: {self.grouping.reason}"
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist: read the cluster once, here, and hand the result to every worker."""
@@ -315,13 +401,17 @@ class K8sSession:
             if self.settings.live:
                 from .live import DEFAULT_KINDS
 
-                self.inventory.ensure(*DEFAULT_KINDS)
+                try:
+                    self.inventory.ensure(*DEFAULT_KINDS)
+                except pytest.exit.Exception:  # the cluster failed: before any worker starts, a usage error
+                    raise pytest.UsageError(self.live_error) from None
             self._tmpdir = self._tmpdir or Path(tempfile.mkdtemp(prefix="k8shardening-"))
             _write_worker_snapshot(self.inventory, self._tmpdir / "inventory.json", self.input_errors)
         node.workerinput[WORKER_INPUT_KEY] = str(self._tmpdir / "inventory.json")
         # Grouped items: the workers build their result entries (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
-        node.workerinput[WORKER_ENCODE_KEY] = self.settings.group_by != "resource" and \
+        node.workerinput[WORKER_GROUPING_KEY] = self.grouping.as_dict()
+        node.workerinput[WORKER_ENCODE_KEY] = self.grouping.mode != "resource" and \
             not self.config.hook.pytest_k8shardening_result.get_hookimpls()
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
@@ -360,14 +450,6 @@ class K8sSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._freeze()  # the xdist controller collects nothing: its inventory is frozen here
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        """Inputs that could not be read fail the run: added after -m/-k deselection, never deselected."""
-        if self.input_errors:
-            from .inputerrors import input_error_items
-
-            items[:0] = input_error_items(session, self.input_errors)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:

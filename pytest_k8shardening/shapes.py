@@ -35,7 +35,8 @@ from typing import Any
 
 from .model import VOLUME_SOURCES, WORKLOAD_KINDS, InvalidObject
 
-__all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_metadata", "validate_object", "validate_pod_meta", "validate_pod_spec"]
+__all__ = ["KIND_SHAPES", "POD_SPEC", "check", "validate_metadata", "validate_object", "validate_pod_meta",
+           "validate_pod_spec"]
 
 # A shape is a function (value) -> None that raises _Bad; the path of the bad field is put
 # together only when one is found (building it for every valid field costs more than the check).

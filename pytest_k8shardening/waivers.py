@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from .safeio import read_regular_file
+from .loader import K8sYamlLoader
 
 __all__ = ["Waiver", "WaiverError", "load_waivers", "match"]
 
@@ -66,6 +67,11 @@ class Waiver:
     variant: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def label_only(self) -> bool:
+        """Selects workloads by labels alone: whoever may label a workload can exempt it."""
+        return bool(self.labels) and not (self.namespace or self.kind or self.name)
+
     def expired(self, today: _dt.date) -> bool:
         return self.expires < today
 
@@ -85,11 +91,16 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and validate a waiver file. Raises :class:`WaiverError` naming the entry."""
     p = Path(path)
     try:
-        doc = yaml.safe_load(read_regular_file(p, _MAX_BYTES).decode("utf-8"))  # never a FIFO or a device
+        # A safe loader that keeps dates as text: 'expires' is checked below, naming the waiver.
+        doc = yaml.load(read_regular_file(p, _MAX_BYTES).decode("utf-8"), Loader=K8sYamlLoader)  # never a FIFO
     except OSError as exc:
         raise WaiverError(f"{p}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise WaiverError(f"{p}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     except yaml.YAMLError as exc:
-        raise WaiverError(f"{p}: invalid YAML: {exc}") from None
+        raise WaiverError(f"{p}: invalid YAML: {' '.join(str(exc).split())}") from None
+    except (ValueError, RecursionError) as exc:  # an integer past Python's digit limit; nesting too deep
+        raise WaiverError(f"{p}: cannot read: {type(exc).__name__}: {str(exc).partition(chr(10))[0]}") from None
     entries = doc.get("waivers") if isinstance(doc, dict) else doc
     if not isinstance(entries, list):
         raise WaiverError(f"{p}: expected a list of waivers under the key 'waivers'")
@@ -123,6 +134,11 @@ def _parse(path: Path, i: int, entry: Any) -> Waiver:
     labels = entry.get("labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise WaiverError(f"{where}: 'labels' must map label names to string values")
+    if any(c in entry["control"] for c in "*?[") and not labels \
+            and not any(entry.get(k) for k in _SELECTORS):
+        raise WaiverError(f"{where}: control {entry['control']!r} is a pattern and nothing narrows it: it would "
+                          "waive every matching control on every object. Name the control, or add a selector "
+                          "(namespace, kind, name, container or labels)")
     if len(entry["reason"].strip()) < 10:
         raise WaiverError(f"{where}: 'reason' must say why the exception is acceptable (10 characters at least)")
     return Waiver(index=i, control=entry["control"], reason=entry["reason"].strip(), owner=entry["owner"],

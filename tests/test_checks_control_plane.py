@@ -65,7 +65,7 @@ def verdict(result: Any) -> str:
 APISERVER_CHECKS = [cp.apiserver_anonymous_auth, cp.apiserver_authorization_mode, cp.apiserver_no_token_file,
                     cp.apiserver_audit_logging, cp.apiserver_audit_retention, cp.apiserver_encryption_at_rest,
                     cp.apiserver_etcd_tls, cp.apiserver_tls_min_version, cp.apiserver_no_insecure_port,
-                    cp.apiserver_kubelet_tls]
+                    cp.apiserver_kubelet_tls, cp.apiserver_tls_cipher_suites]
 
 
 @pytest.mark.parametrize("in_args", [False, True], ids=["command", "args"])
@@ -123,8 +123,110 @@ def test_apiserver_flags(check: Any, flags: list[str], expected: str, message: s
 
 
 def test_space_separated_flag_values() -> None:
-    w = static_pod("kube-apiserver", ["--authorization-mode", "Node,RBAC", "--anonymous-auth", "false"])
+    w = static_pod("kube-apiserver", ["--authorization-mode", "Node,RBAC", "--anonymous-auth=false",
+                                      "--audit-log-path", "-", "--audit-policy-file", "/etc/p.yaml"])
     assert cp.apiserver_authorization_mode(w) == [] and cp.apiserver_anonymous_auth(w) == []
+    assert cp.apiserver_audit_logging(w) == []  # "-" (stdout) is a value, not a flag
+    assert verdict(cp.apiserver_audit_retention(w)) == "n/a"
+
+
+def test_boolean_flag_takes_no_separate_value() -> None:
+    """pflag: in ``--anonymous-auth false`` the flag is true and "false" is a stray argument."""
+    w = static_pod("kube-apiserver", ["--authorization-mode", "Node,RBAC", "--anonymous-auth", "false"])
+    assert cp.apiserver_authorization_mode(w) == []
+    [f] = cp.apiserver_anonymous_auth(w)
+    assert "--anonymous-auth=true" in f.message and "'false'" in f.message
+
+
+CIPHERS_OK = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+
+
+# Flags as the binaries read them: the last occurrence wins, list flags add up, a boolean takes its value
+# only after "=", integers are numbers ("00" is 0).
+@pytest.mark.parametrize(("check", "extra", "expected", "message"), [
+    (cp.apiserver_anonymous_auth, ["--anonymous-auth=true"], "fail", "--anonymous-auth=true"),
+    (cp.apiserver_anonymous_auth, ["--anonymous-auth=true", "--anonymous-auth=false"], "pass", ""),
+    (cp.apiserver_anonymous_auth, ["--anonymous-auth=False"], "pass", ""),
+    (cp.apiserver_anonymous_auth, ["--anonymous-auth"], "fail", "--anonymous-auth=true"),
+    (cp.apiserver_no_insecure_port, ["--secure-port=0"], "fail", "--secure-port=0 turns off"),
+    (cp.apiserver_no_insecure_port, ["--secure-port", "0"], "fail", "--secure-port=0 turns off"),
+    (cp.apiserver_no_insecure_port, ["--secure-port=00"], "fail", "--secure-port=00 turns off"),
+    (cp.apiserver_no_insecure_port, ["--secure-port=0", "--secure-port=6443"], "pass", ""),
+    (cp.apiserver_no_insecure_port, ["--insecure-port=00"], "pass", ""),
+    (cp.apiserver_no_insecure_port, ["--insecure-port=0", "--insecure-port=8080"], "fail", "--insecure-port=8080"),
+    (cp.apiserver_no_token_file, ["--token-auth-file=/t.csv"], "fail", "/t.csv"),
+    (cp.apiserver_tls_min_version, ["--tls-min-version=VersionTLS13", "--tls-min-version=VersionTLS10"], "fail",
+     "VersionTLS10"),
+    (cp.apiserver_authorization_mode, ["--authorization-mode=Node", "--authorization-mode=RBAC"], "pass", ""),
+    (cp.apiserver_authorization_mode, ["--authorization-mode=Node,RBAC", "--authorization-mode=AlwaysAllow"],
+     "fail", "includes AlwaysAllow"),
+    (cp.apiserver_tls_cipher_suites, [f"--tls-cipher-suites={CIPHERS_OK}",
+                                      "--tls-cipher-suites=TLS_RSA_WITH_RC4_128_SHA"], "fail", "RC4"),
+])
+def test_flags_read_like_the_binary(check: Any, extra: list[str], expected: str, message: str) -> None:
+    names = {e.split("=", 1)[0].lstrip("-") for e in extra if e.startswith("--")}
+    result = check(static_pod("kube-apiserver", [*without(KUBEADM_APISERVER, *names), *extra]))
+    assert verdict(result) == expected, result
+    if expected == "fail":
+        assert any(message in f.message for f in result), [f.message for f in result]
+
+
+@pytest.mark.parametrize(("suites", "min_version", "expected", "message"), [
+    (None, None, "pass", ""),
+    (CIPHERS_OK, None, "pass", ""),
+    ("TLS_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", None,
+     "pass", ""),
+    (f"{CIPHERS_OK},TLS_RSA_WITH_RC4_128_SHA", None, "fail", "TLS_RSA_WITH_RC4_128_SHA: RC4 is broken"),
+    ("TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", None, "fail", "Sweet32"),
+    ("TLS_RSA_WITH_AES_128_CBC_SHA", None, "fail", "no forward secrecy"),
+    ("TLS_RSA_WITH_AES_128_GCM_SHA256", None, "fail", "no forward secrecy"),
+    ("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", None, "fail", "Lucky13"),
+    ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_MADE_UP", None, "fail", "refuses to start"),
+    ("TLS_RSA_WITH_RC4_128_SHA", "VersionTLS13", "pass", ""),
+    ("TLS_RSA_WITH_RC4_128_SHA", "VersionTLS12", "fail", "RC4"),
+])
+def test_apiserver_cipher_suites(suites: str | None, min_version: str | None, expected: str, message: str) -> None:
+    extra = ([f"--tls-cipher-suites={suites}"] if suites else []) + \
+            ([f"--tls-min-version={min_version}"] if min_version else [])
+    result = cp.apiserver_tls_cipher_suites(static_pod("kube-apiserver", [*KUBEADM_APISERVER, *extra]))
+    assert verdict(result) == expected
+    if expected == "fail":
+        assert any(message in f.message for f in result), [f.message for f in result]
+        assert all(f.field.endswith("(--tls-cipher-suites)") for f in result)
+
+
+def test_cipher_suites_in_args_and_space_separated() -> None:
+    w = static_pod("kube-apiserver", [*KUBEADM_APISERVER, "--tls-cipher-suites", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+                   in_args=True)
+    [f] = cp.apiserver_tls_cipher_suites(w)
+    assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in f.message
+
+
+def test_etcd_reads_single_dash_flags_and_last_occurrence() -> None:
+    """etcd parses with Go's flag package: -flag and --flag are the same flag."""
+    single = [f"-{f.lstrip('-')}" for f in KUBEADM_ETCD]
+    assert cp.etcd_client_tls(static_pod("etcd", single)) == []
+    flipped = static_pod("etcd", [*KUBEADM_ETCD, "-client-cert-auth=false"])
+    assert verdict(cp.etcd_client_tls(flipped)) == "fail"
+    again = static_pod("etcd", [*KUBEADM_ETCD, "--auto-tls=true", "--auto-tls=false"])
+    assert cp.etcd_client_tls(again) == []
+
+
+def test_etcd_stops_reading_flags_at_a_stray_argument() -> None:
+    """Go's flag package: ``-client-cert-auth true`` sets true, and "true" ends the flags."""
+    w = static_pod("etcd", ["--client-cert-auth", "true", *without(KUBEADM_ETCD, "client-cert-auth")])
+    findings = cp.etcd_client_tls(w)
+    assert any("--cert-file is not set" in f.message for f in findings)
+    pflag = static_pod("kube-apiserver", ["--profiling", "false", *KUBEADM_APISERVER])
+    assert cp.apiserver_kubelet_tls(pflag) == []  # pflag reads on past a positional argument
+    scheduler = static_pod("kube-scheduler", ["--bind-address=127.0.0.1", "--profiling", "false"])
+    [f] = cp.scheduler_exposure(scheduler)
+    assert f.message.startswith("--profiling=true exposes pprof data") and "'false'" in f.message
+
+
+def test_flags_after_double_dash_are_not_flags() -> None:
+    w = static_pod("kube-apiserver", [*KUBEADM_APISERVER, "--", "--anonymous-auth=true"])
+    assert cp.apiserver_anonymous_auth(w) == []
 
 
 @pytest.mark.parametrize(("flags", "client", "peer"), [
@@ -183,8 +285,11 @@ def kubelet_cfg(**fields: Any) -> K8sObject:
 HARDENED_KUBELET = dict(authentication={"anonymous": {"enabled": False}, "webhook": {"enabled": True},
                                         "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}},
                         authorization={"mode": "Webhook"}, readOnlyPort=0, rotateCertificates=True)
+KUBELET_CIPHERS = ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                   "TLS_RSA_WITH_AES_256_GCM_SHA384"]
+HARDENED_KUBELET["tlsCipherSuites"] = KUBELET_CIPHERS
 KUBELET_CHECKS = [kubelet.anonymous_auth, kubelet.authorization, kubelet.client_ca, kubelet.read_only_port,
-                  kubelet.certificate_rotation]
+                  kubelet.certificate_rotation, kubelet.tls_cipher_suites]
 
 
 @pytest.mark.parametrize("check", KUBELET_CHECKS, ids=lambda f: f.__name__)
@@ -194,6 +299,29 @@ def test_kubelet_hardened_passes_and_placeholder_is_undetermined(check: Any) -> 
                              "metadata": {"name": "n", "annotations": {kubelet.UNAVAILABLE: "403 forbidden"}}},
                             Source(None))
     assert verdict(check(placeholder)) == "unknown"
+
+
+@pytest.mark.parametrize(("fields", "expected", "message"), [
+    ({"tlsCipherSuites": KUBELET_CIPHERS}, "pass", ""),
+    ({}, "fail", "tlsCipherSuites is not set"),
+    ({"tlsMinVersion": "VersionTLS13"}, "pass", ""),
+    ({"tlsCipherSuites": ["TLS_RSA_WITH_RC4_128_SHA"], "tlsMinVersion": "VersionTLS13"}, "pass", ""),
+    ({"tlsCipherSuites": [*KUBELET_CIPHERS, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]}, "fail",
+     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: not in the benchmark's list"),
+    ({"tlsCipherSuites": ["TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"]}, "fail", "Sweet32"),
+    ({"tlsCipherSuites": ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}, "pass", ""),
+    ({"tlsCipherSuites": "TLS_RSA_WITH_RC4_128_SHA"}, "fail", "not a list"),
+])
+def test_kubelet_cipher_suites(fields: dict[str, Any], expected: str, message: str) -> None:
+    result = kubelet.tls_cipher_suites(kubelet_cfg(**fields))
+    assert verdict(result) == expected
+    if expected == "fail":
+        assert any(message in f.message for f in result), [f.message for f in result]
+
+
+def test_kubelet_cipher_finding_points_at_the_list_item() -> None:
+    [f] = kubelet.tls_cipher_suites(kubelet_cfg(tlsCipherSuites=[*KUBELET_CIPHERS, "TLS_RSA_WITH_RC4_128_SHA"]))
+    assert f.field == "tlsCipherSuites[3]"
 
 
 @pytest.mark.parametrize(("check", "fields", "expected"), [

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_k8shardening.checks import NotApplicable, Undetermined, network
 from pytest_k8shardening.checks.cni import CalicoSelectorError, calico_selector, cni_rules
-from pytest_k8shardening.model import Inventory, K8sObject, Namespace, Source, Workload
+from pytest_k8shardening.model import Inventory, K8sObject, Namespace, Source
 
 
 def verdict(result: Any) -> str:

@@ -104,7 +104,108 @@ def test_group_by_is_validated(pytester: pytest.Pytester) -> None:
     app = pytester.makefile(".yaml", app="apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
     result = pytester.runpytest("--k8s-manifests", str(app))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "k8s_group_by takes resource, namespace or control, not 'cluster'" in result.stderr.str()
+    assert "k8s_group_by takes auto, resource, namespace, control, not 'cluster'" in result.stderr.str()
+
+
+@pytest.mark.parametrize(("requested", "workloads", "mode", "reason"), [
+    ("auto", 0, "resource", "one test per object: 0 workloads is not above 300 (above it, tests are grouped by "
+                            "control)"),
+    ("auto", 1, "resource", "one test per object: 1 workload is not above 300 (above it, tests are grouped by "
+                            "control)"),
+    ("auto", 300, "resource", "one test per object: 300 workloads is not above 300 (above it, tests are grouped "
+                              "by control)"),
+    ("auto", 301, "control", "grouped by control: 301 workloads is above 300; pass --k8s-group-by resource for one "
+                             "test per object"),
+    ("auto", 2000, "control", "grouped by control: 2,000 workloads is above 300; pass --k8s-group-by resource for "
+                              "one test per object"),
+    # an explicit mode wins, whatever the size
+    ("resource", 0, "resource", "one test per object: --k8s-group-by resource (or k8s_group_by) was given"),
+    ("namespace", 0, "namespace", "grouped by namespace: --k8s-group-by namespace (or k8s_group_by) was given"),
+    ("control", 0, "control", "grouped by control: --k8s-group-by control (or k8s_group_by) was given"),
+])
+def test_auto_grouping_chooses_by_workloads_in_scope(requested: str, workloads: int, mode: str,
+                                                     reason: str) -> None:
+    from pytest_k8shardening.grouping import AUTO_THRESHOLD, Grouping, choose_grouping
+
+    assert AUTO_THRESHOLD == 300
+    g = choose_grouping(requested, workloads)
+    assert (g.mode, g.reason) == (mode, reason)
+    assert Grouping.from_dict(g.as_dict()) == g  # what the xdist controller hands its workers
+
+
+def _big_cluster() -> str:
+    """312 workloads (above auto's threshold) in 6 namespaces, one in three privileged."""
+    return _cluster(6, 52)
+
+
+#: A few controls of each subject type (container, workload, namespace, RBAC), so a per-object run stays short.
+_FEW = ["-m", "nsa", "-k", "not_privileged or no_host_pid or limit_range or no_wildcards"]
+
+
+def _tests_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("tests: "))
+
+
+def test_auto_groups_large_inputs_by_control_with_the_same_results(tmp_path: Path) -> None:
+    """Above 300 workloads no flag means grouped by control (said in the header, the summary and the JSON
+    summary); the per-object results are those of --k8s-group-by resource; an explicit mode, on the command
+    line or in the ini file, wins."""
+    (tmp_path / "cluster.yaml").write_text(_big_cluster())
+    auto = _run(["--k8s-manifests=cluster.yaml", *_FEW, "--k8s-report-json", "auto.json", "--tb=no"], tmp_path)
+    per_object = _run(["--k8s-manifests=cluster.yaml", *_FEW, "--k8s-group-by", "resource",
+                       "--k8s-report-json", "res.json", "--tb=no"], tmp_path)
+    assert auto.returncode == per_object.returncode == 1, auto.stdout[-2000:] + auto.stderr[-2000:]
+    a, r = _per_resource(tmp_path / "auto.json"), _per_resource(tmp_path / "res.json")
+    assert len(a) > 600 and a == r
+    assert sum(1 for x in a if x[2] == "failed") > 100
+    why = "grouped by control: 312 workloads is above 300; pass --k8s-group-by resource for one test per object"
+    assert _tests_line(auto.stdout) == f"tests: {why}"  # shown with -q too: the ids are not per object
+    summary = json.loads((tmp_path / "auto.json").read_text())["summary"]
+    assert summary["target"]["grouping"] == {"mode": "control", "requested": "auto", "workloads": 312,
+                                             "threshold": 300, "reason": why}
+    assert "::test_not_privileged[all]" in "".join(x["nodeid"] for x in
+                                                   json.loads((tmp_path / "auto.json").read_text())["results"])
+    items = [sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", out.stdout.splitlines()[-1]))
+             for out in (auto, per_object)]
+    assert items[0] < 10 < 600 < items[1]
+    assert json.loads((tmp_path / "res.json").read_text())["summary"]["target"]["grouping"]["mode"] == "resource"
+    # the header says it too (not shown with -q)
+    header = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--co",
+                             "--k8s-manifests=cluster.yaml", *_FEW], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert f"k8shardening: {why}" in header.stdout.splitlines()[:6], header.stdout[:2000]
+    (tmp_path / "pytest.ini").write_text("[pytest]\nk8s_group_by = resource\n")
+    ini = _run(["--k8s-manifests=cluster.yaml", *_FEW, "--co"], tmp_path)
+    assert "test_not_privileged[team-0/Deployment/app-0:container=c]" in ini.stdout
+    assert "[all]" not in ini.stdout
+
+
+def test_auto_grouping_under_xdist_equals_serial(tmp_path: Path) -> None:
+    """The controller chooses once and hands the choice to its workers: they collect the same grouped items,
+    and the results are those of a serial run."""
+    pytest.importorskip("xdist")
+    (tmp_path / "cluster.yaml").write_text(_big_cluster())
+    serial = _run(["--k8s-manifests=cluster.yaml", *_FEW, "--k8s-report-json", "s.json", "--tb=no"], tmp_path)
+    par = _run(["--k8s-manifests=cluster.yaml", *_FEW, "-n", "2", "--k8s-report-json", "p.json", "--tb=no"],
+               tmp_path)
+    assert serial.returncode == par.returncode == 1, par.stdout[-2000:] + par.stderr[-2000:]
+    assert "Different tests were collected" not in par.stdout + par.stderr
+    assert _per_resource(tmp_path / "s.json") == _per_resource(tmp_path / "p.json")
+    assert _tests_line(par.stdout) == _tests_line(serial.stdout)
+    assert json.loads((tmp_path / "p.json").read_text())["summary"]["target"]["grouping"]["mode"] == "control"
+    outcomes = [dict((k, n) for n, k in re.findall(r"(\d+) (passed|failed|skipped)", out.stdout.splitlines()[-1]))
+                for out in (serial, par)]
+    assert outcomes[0] == outcomes[1] and outcomes[0]["failed"]
+
+
+@pytest.mark.parametrize("where", ["examples/insecure", "examples/hardened"])
+def test_small_inputs_keep_one_test_per_object(where: str, tmp_path: Path) -> None:
+    """The shipped examples (and every other small input) keep readable per-object ids without a flag."""
+    result = _run([f"--k8s-manifests={ROOT / where}", "-m", "nsa", "--co", "-v"], tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert re.search(r"test_not_privileged\[\w[\w-]*/Deployment/[\w-]+:container=[\w-]+\]", result.stdout)
+    assert "[all]" not in result.stdout
+    assert re.search(r"^tests: one test per object: \d+ workloads? is not above 300", result.stdout, re.M)
 
 
 @pytest.mark.parametrize(("group_by", "hint"), [("resource", True), ("control", False)])

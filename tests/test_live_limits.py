@@ -90,8 +90,11 @@ def test_under_xdist_the_controller_fails_the_run_once(tmp_path: Path) -> None:
                            "--k8s-report-json", "r.json")
     _clear_exit_4(proc, "GET /api/v1/pods on", "no complete answer within 2 s")
     assert took < 40, took
-    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
-    assert summary["exit_status"] == 4 and summary["passed"] == 0 and summary["skipped"] > 0
+    # the controller's read fails before any worker starts: a usage error, so no results were made; if a
+    # report is written at all it must not look like a verdict
+    if (tmp_path / "r.json").exists():
+        summary = json.loads((tmp_path / "r.json").read_text())["summary"]
+        assert summary["exit_status"] == 4 and summary["passed"] == 0
     assert srv.requests.count("/api/v1/pods?limit=500") == 1
 
 

@@ -215,7 +215,7 @@ def test_json_results(pytester: pytest.Pytester, app: Path) -> None:
                                  "container": "migrate", "containerType": "initContainer",
                                  "file": str(app), "line": 1}
     assert entry["references"]["kubescape"] == ["C-0057"] and entry["references"]["pss"] == "baseline"
-    assert entry["frameworks"] == ["nsa"] and entry["severity"] == "critical"
+    assert entry["frameworks"] == ["nsa", "cis"] and entry["severity"] == "critical"  # cis: it cites CIS 5.2.2
     assert entry["message"].startswith("spec.template.spec.initContainers[0].securityContext.privileged=true")
     assert entry["findings"][0]["field"] == "spec.template.spec.initContainers[0].securityContext.privileged"
     assert entry["remediation"].startswith("Remove securityContext.privileged")
@@ -308,8 +308,8 @@ def test_list_controls(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--k8s-list-controls")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["CONTROL*SEVERITY*FRAMEWORKS*REFERENCES*TITLE",
-                                 "nsa.pod.privileged*critical*nsa*C-0057 KSV-0017 5.2.2 PSS baseline*",
-                                 "* controls"])
+                                 "nsa.pod.privileged*critical*nsa,cis*C-0057 KSV-0017 CIS-5.2.2 PSS baseline*",
+                                 "* controls; CIS-x.y.z ids are CIS Kubernetes Benchmark v1.10 recommendations*"])
 
 
 def test_owned_pods_are_checked_on_their_owner(pytester: pytest.Pytester) -> None:
@@ -483,26 +483,72 @@ def test_worker_reports_cross_as_one_pickle_and_keep_xdists_fields() -> None:
     assert hooks.pytest_report_from_serializable(worker, {"$report_type": "TestReport", "nodeid": "x"}) is None
 
 
-@pytest.mark.parametrize("xdist", [False, True])
-def test_rootdir_warning_for_space_form_paths_outside_the_project(pytester: pytest.Pytester,
-                                                                    tmp_path_factory: pytest.TempPathFactory,
-                                                                    xdist: bool) -> None:
-    """pytest reads ``--k8s-manifests /elsewhere`` as a test path when choosing its rootdir: say so,
-    once (not again from each xdist worker), and not for the ``=`` form."""
-    if xdist:
+def _project_and_elsewhere(base: Path) -> tuple[Path, Path]:
+    """A project whose pytest.ini matters (strict markers, pythonpath, addopts), and a folder of
+    manifests beside it that has a pytest configuration of its own (which must not be used)."""
+    project, elsewhere = base / "project", base / "elsewhere"
+    (project / "tests").mkdir(parents=True)
+    (project / "lib").mkdir()
+    (project / "lib" / "teams.py").write_text("OWNER = 'shop-team'\n")
+    (project / "pytest.ini").write_text(
+        "[pytest]\naddopts = --strict-markers -p no:randomly\nmarkers = team: our own checks\n"
+        "pythonpath = lib\nk8s_builtin_suites = false\n")
+    (project / "tests" / "test_team.py").write_text(
+        "import pytest\nimport teams\n\n\n"
+        "@pytest.mark.team\n"
+        "def test_team(k8s_workload):\n"
+        "    assert teams.OWNER and k8s_workload.name\n")
+    elsewhere.mkdir()
+    (elsewhere / "app.yaml").write_text(APP)
+    (elsewhere / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-k nothing_matches"\n')
+    return project, elsewhere
+
+
+@pytest.mark.parametrize("spelling", ["space", "equals", "absolute", "absolute-equals", "xdist"])
+def test_manifests_outside_the_project_keep_its_rootdir_and_ini(tmp_path: Path, spelling: str) -> None:
+    """pytest chooses its rootdir and ini file before plugins load, reading the value of
+    ``--k8s-manifests ../elsewhere`` as a test path (pytest #8846). Every spelling keeps the project's rootdir
+    and pytest.ini (its addopts, markers and pythonpath), warns about nothing, and no node id leaves the
+    project; xdist workers (which parse the same command line) agree."""
+    project, elsewhere = _project_and_elsewhere(tmp_path)
+    value = str(elsewhere) if spelling.startswith("absolute") else "../elsewhere"
+    manifests = [f"--k8s-manifests={value}"] if "equals" in spelling else ["--k8s-manifests", value]
+    extra = ["-n", "2"] if spelling == "xdist" else []
+    if extra:
         pytest.importorskip("xdist")
-    elsewhere = tmp_path_factory.mktemp("elsewhere") / "app.yaml"
-    elsewhere.write_text(APP)
-    pytester.makeini("[pytest]\n")
-    extra = ["-n", "2"] if xdist else []
-    spaced = _run(["--k8s-manifests", str(elsewhere), "-q", "-k", "privileged", *extra], pytester.path)
-    assert spaced.returncode == 1, spaced.stderr
-    out = spaced.stdout.decode()
-    assert out.count("took " + str(elsewhere)) == 1, out[-2000:]
-    assert re.search(r"\b1 warning\b", out.splitlines()[-1]), out[-2000:]  # not one more per worker
-    joined = _run([f"--k8s-manifests={elsewhere}", "-q", "-k", "privileged", *extra], pytester.path)
-    assert joined.returncode == 1, joined.stderr
-    assert "into account when choosing its rootdir" not in joined.stdout.decode()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-v", *manifests, *extra], cwd=project,
+                            capture_output=True, text=True, timeout=300)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-2000:]
+    assert f"rootdir: {project}" in out and "configfile: pytest.ini" in out, out[:1500]
+    assert any("tests/test_team.py::test_team[shop/Deployment/api]" in line and "PASSED" in line
+               for line in out.splitlines()), out[-3000:]
+    assert "warning" not in out.lower(), out[-3000:]
+    assert "../" not in "\n".join(line for line in out.splitlines() if "::" in line)
+    assert re.search(r"\b1 passed\b", out.splitlines()[-1]), out[-1000:]
+
+
+def test_manifests_outside_the_project_next_to_test_paths(tmp_path: Path) -> None:
+    """With test paths as well, the rootdir comes from them alone."""
+    project, _ = _project_and_elsewhere(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "--co", "tests", "--k8s-manifests",
+                             "../elsewhere", "tests/test_team.py"], cwd=project, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.splitlines()[0] == "tests/test_team.py::test_team[shop/Deployment/api]"
+
+
+def test_rootdir_kept_in_process(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same in an in-process run (pytest.main), where the config is built by the caller's process."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "app.yaml").write_text(APP)
+    (elsewhere / "tox.ini").write_text("[pytest]\naddopts = -k nothing_matches\n")
+    pytester.makeini("[pytest]\nmarkers = team: ours\naddopts = --strict-markers\nk8s_builtin_suites = false\n")
+    pytester.makepyfile(test_team="import pytest\n\n@pytest.mark.team\ndef test_team(k8s_workload):\n"
+                                  "    assert k8s_workload.name\n")
+    result = pytester.runpytest("--k8s-manifests", str(elsewhere))
+    result.assert_outcomes(passed=1)
+    assert result.parseoutcomes().get("warnings") is None
 
 
 def test_findings_fail_without_a_python_traceback(pytester: pytest.Pytester, app: Path) -> None:

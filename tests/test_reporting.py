@@ -61,8 +61,8 @@ def test_waiver_file_validation(tmp_path: Path) -> None:
     cases = {
         "waivers: {a: 1}": "expected a list of waivers",
         "waivers:\n- control: x\n  owner: o\n  expires: 2030-01-01\n": "waiver #1: 'reason' is required",
-        f"waivers:\n- control: x\n  reason: long enough reason\n  owner: o\n  expires: 2030-01-01\n"
-        f"- control: y\n  reason: long enough reason\n  owner: o\n  expires: soon\n":
+        "waivers:\n- control: x\n  reason: long enough reason\n  owner: o\n  expires: 2030-01-01\n"
+        "- control: y\n  reason: long enough reason\n  owner: o\n  expires: soon\n":
             "waiver #2: 'expires' must be a date (YYYY-MM-DD), not 'soon'",
         "waivers:\n- control: x\n  reason: long enough reason\n  owner: o\n  expires: 2030-01-01\n  nmae: a\n":
             "waiver #1: unknown field(s) nmae",

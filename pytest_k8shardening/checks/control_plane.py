@@ -18,7 +18,7 @@ import posixpath
 from collections.abc import Callable
 
 from ..model import Container, Workload
-from . import CheckResult, Finding, NotApplicable, Undetermined
+from . import CheckResult, Finding, NotApplicable, Undetermined, tls
 
 __all__ = [
     "COMPONENTS",
@@ -30,42 +30,104 @@ __all__ = [
 COMPONENTS: tuple[str, ...] = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler")
 
 
-class Flags:
-    """Parsed ``--flag=value`` / ``--flag value`` arguments of one container."""
+#: Boolean flags of the components read here. The binaries (spf13/pflag, and Go's flag package for
+#: etcd) take a boolean's value only as ``--flag=value``: in ``--profiling false`` the flag is true and
+#: ``false`` is a stray argument (which kube-apiserver and friends refuse to start with).
+BOOL_FLAGS = frozenset({
+    # kube-apiserver
+    "anonymous-auth", "profiling", "allow-privileged", "service-account-lookup", "kubelet-https",
+    "enable-aggregator-routing", "enable-bootstrap-token-auth", "enable-priority-and-fairness",
+    "enable-garbage-collector", "enable-logs-handler", "contention-profiling", "audit-log-compress",
+    "service-account-extend-token-expiration", "logtostderr", "alsologtostderr",
+    # kube-controller-manager, kube-scheduler
+    "use-service-account-credentials", "leader-elect", "allocate-node-cidrs", "configure-cloud-routes",
+    # etcd
+    "client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls", "enable-pprof",
+    "strict-reconfig-check", "experimental-initial-corrupt-check", "enable-v2", "force-new-cluster",
+    "debug", "quiet",
+})
 
-    def __init__(self, container: Container) -> None:
+#: List flags that are pflag string slices: every occurrence adds to the list (the first replaces the
+#: default), so ``--authorization-mode=Node --authorization-mode=RBAC`` means Node,RBAC.
+SLICE_FLAGS = frozenset({
+    "authorization-mode", "tls-cipher-suites", "enable-admission-plugins", "disable-admission-plugins",
+    "etcd-servers", "api-audiences", "runtime-config", "feature-gates", "service-account-key-file",
+    "controllers",
+})
+
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_FALSE = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
+class Flags:
+    """The ``--flag=value`` / ``--flag value`` arguments of one container, read as the binary reads them.
+
+    ``command`` then ``args``, left to right; a repeated flag's last occurrence wins, except list
+    flags (:data:`SLICE_FLAGS`), whose occurrences add up; a boolean flag (:data:`BOOL_FLAGS`) takes
+    no separate value; ``--`` ends the flags. etcd (Go's flag package) also accepts ``-flag``, and
+    stops reading flags at the first argument that is not one (etcd then refuses to start).
+    """
+
+    def __init__(self, container: Container, *, single_dash: bool = False) -> None:
         self.container = container
         argv = [str(a) for a in (container.raw.get("command") or [])] + \
                [str(a) for a in (container.raw.get("args") or [])]
-        self.values: dict[str, str] = {}
-        i = 0
+        self.occurrences: dict[str, list[str]] = {}
+        #: arguments the binary would not read as flags or flag values (a boolean's separated value).
+        self.stray: list[str] = []
+        i = 1 if argv and not argv[0].startswith("-") else 0  # argv[0] is the binary
         while i < len(argv):
             arg = argv[i]
-            if arg.startswith("--"):
-                name, eq, value = arg[2:].partition("=")
-                if not eq and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
-                    value = argv[i + 1]
-                    i += 1
-                elif not eq:
-                    value = "true"
-                self.values[name] = value
+            if arg == "--":
+                self.stray += argv[i + 1:]
+                break
+            dashes = 2 if arg.startswith("--") else 1 if single_dash and arg.startswith("-") and len(arg) > 2 else 0
+            if dashes:
+                name, eq, value = arg[dashes:].partition("=")
+                if not eq:
+                    if name in BOOL_FLAGS:
+                        value = "true"
+                    elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                        value = argv[i + 1]
+                        i += 1
+                    else:
+                        value = ""
+                self.occurrences.setdefault(name, []).append(value)
+            elif single_dash:  # Go's flag package stops at the first non-flag argument
+                self.stray += argv[i:]
+                break
+            else:  # pflag keeps parsing after a positional argument
+                self.stray.append(arg)
             i += 1
+        self.values: dict[str, str] = {n: v[-1] for n, v in self.occurrences.items()}
 
     def get(self, name: str) -> str | None:
+        """The value the binary uses: the last occurrence."""
         return self.values.get(name)
 
     def list(self, name: str) -> list[str]:
-        value = self.values.get(name)
-        return [v.strip() for v in value.split(",") if v.strip()] if value else []
+        """A comma-separated flag's items (all occurrences for :data:`SLICE_FLAGS`, else the last one)."""
+        values = self.occurrences.get(name, []) if name in SLICE_FLAGS else \
+            ([self.values[name]] if name in self.values else [])
+        return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
     def path(self, name: str) -> str:
         return f"{self.container.path}.command (--{name})"
 
     def is_true(self, name: str, default: bool) -> bool:
+        """A boolean flag's value as strconv.ParseBool reads it (anything else stops the binary)."""
         value = self.values.get(name)
         if value is None:
             return default
-        return value.lower() in ("true", "1", "t", "yes")
+        return value in _TRUE
+
+    def integer(self, name: str) -> int | None:
+        """An integer flag's value, or None when unset or not a number."""
+        value = self.values.get(name)
+        try:
+            return int(value, 10) if value is not None else None
+        except ValueError:
+            return None
 
 
 def component_of(w: Workload) -> str | None:
@@ -80,14 +142,15 @@ def component_of(w: Workload) -> str | None:
 
 def flags_of(w: Workload, component: str) -> Flags | None:
     """The flags of the container that runs ``component``."""
+    single_dash = component == "etcd"  # Go's flag package: -flag and --flag alike
     for c in w.containers:
         argv = [str(a) for a in (c.raw.get("command") or [])]
         if argv and posixpath.basename(argv[0]) == component:
-            return Flags(c)
+            return Flags(c, single_dash=single_dash)
     for c in w.containers:
         if c.name == component:
-            return Flags(c)
-    return Flags(w.containers[0]) if w.containers else None
+            return Flags(c, single_dash=single_dash)
+    return Flags(w.containers[0], single_dash=single_dash) if w.containers else None
 
 
 def is_component(component: str) -> Callable[[Workload], bool]:
@@ -113,6 +176,14 @@ def _on(component: str) -> Callable[[Callable[[Flags], CheckResult]], Callable[[
     return wrap
 
 
+def _stray_note(f: Flags) -> str:
+    """Why a boolean reads true although the manifest seems to say false (``--profiling false``)."""
+    if not f.stray:
+        return ""
+    return (" (a boolean flag takes its value only after '=': the separate argument(s) "
+            f"{', '.join(repr(a) for a in f.stray)} are not read as its value)")
+
+
 def _require(f: Flags, *names: str) -> list[Finding]:
     return [Finding(f"--{n} is not set", f.path(n)) for n in names if not f.get(n)]
 
@@ -128,7 +199,7 @@ def apiserver_anonymous_auth(f: Flags) -> CheckResult:
     if value is None:
         return [Finding("--anonymous-auth is not set, and defaults to true", f.path("anonymous-auth"))]
     if f.is_true("anonymous-auth", True):
-        return [Finding(f"--anonymous-auth={value}", f.path("anonymous-auth"))]
+        return [Finding(f"--anonymous-auth={value}{_stray_note(f)}", f.path("anonymous-auth"))]
     return []
 
 
@@ -224,14 +295,30 @@ def apiserver_tls_min_version(f: Flags) -> CheckResult:
 
 
 @_on("kube-apiserver")
+def apiserver_tls_cipher_suites(f: Flags) -> CheckResult:
+    """``--tls-cipher-suites`` must list only strong suites (CIS 1.2.29's list; see :mod:`.tls`).
+
+    Unset passes: the Go defaults of supported releases (Go 1.23 and later) are all in the list.
+    With ``--tls-min-version=VersionTLS13`` the configured TLS 1.2 suites are never negotiated.
+    Every occurrence of the flag counts (a pflag string slice adds them up).
+    """
+    suites = f.list("tls-cipher-suites")
+    if not suites or f.get("tls-min-version") == "VersionTLS13":
+        return []
+    return [Finding(f"--tls-cipher-suites includes {suite}: {why}", f.path("tls-cipher-suites"))
+            for suite, why in tls.weak_suites(suites, tls.CIS_APISERVER)]
+
+
+@_on("kube-apiserver")
 def apiserver_no_insecure_port(f: Flags) -> CheckResult:
     """No plain-HTTP port: ``--insecure-port`` unset or 0, and ``--secure-port`` not 0."""
     findings = []
-    if f.get("insecure-port") not in (None, "0"):
+    if f.get("insecure-port") is not None and f.integer("insecure-port") != 0:
         findings.append(Finding(f"--insecure-port={f.get('insecure-port')} serves the API without TLS or "
                                 "authentication", f.path("insecure-port")))
-    if f.get("secure-port") == "0":
-        findings.append(Finding("--secure-port=0 turns off the TLS port", f.path("secure-port")))
+    if f.get("secure-port") is not None and f.integer("secure-port") == 0:
+        findings.append(Finding(f"--secure-port={f.get('secure-port')} turns off the TLS port",
+                                f.path("secure-port")))
     return findings
 
 
@@ -297,7 +384,7 @@ def _profiling_and_bind(f: Flags) -> CheckResult:
     findings = []
     if f.is_true("profiling", True):
         shown = f.get("profiling") or "true (the default)"
-        findings.append(Finding(f"--profiling={shown} exposes pprof data", f.path("profiling")))
+        findings.append(Finding(f"--profiling={shown} exposes pprof data{_stray_note(f)}", f.path("profiling")))
     bind = f.get("bind-address")
     if bind not in ("127.0.0.1", "::1", "localhost"):
         shown = bind or "0.0.0.0 (the default)"

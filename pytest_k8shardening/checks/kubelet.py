@@ -9,9 +9,10 @@ default, which the messages name.
 from __future__ import annotations
 
 from ..model import K8sObject, mapping
-from . import CheckResult, Finding, Undetermined
+from . import CheckResult, Finding, Undetermined, tls
 
-__all__ = ["anonymous_auth", "authorization", "certificate_rotation", "client_ca", "read_only_port"]
+__all__ = ["anonymous_auth", "authorization", "certificate_rotation", "client_ca", "read_only_port",
+           "tls_cipher_suites"]
 
 UNAVAILABLE = "k8shardening.io/unavailable"
 
@@ -77,3 +78,26 @@ def certificate_rotation(cfg: K8sObject) -> CheckResult:
         text = "is not set (default false)" if shown is None else f"={str(shown).lower()}"
         return [Finding(f"rotateCertificates {text}".replace(" =", "="), "rotateCertificates")]
     return []
+
+
+def tls_cipher_suites(cfg: K8sObject) -> CheckResult:
+    """``tlsCipherSuites`` must list only strong suites (CIS 4.2.12's list; see :mod:`.tls`).
+
+    Unset fails: the Go defaults include ECDHE CBC-SHA1 suites, which 4.2.12 leaves out. With
+    ``tlsMinVersion: VersionTLS13`` no TLS 1.2 suite is ever negotiated, and the check passes.
+    """
+    if u := _unavailable(cfg):
+        return u
+    if cfg.raw.get("tlsMinVersion") == "VersionTLS13":
+        return []
+    suites = cfg.raw.get("tlsCipherSuites")
+    if not suites:
+        return [Finding("tlsCipherSuites is not set: the Go defaults include CBC-SHA1 suites outside the CIS "
+                        "benchmark's list for kubelets", "tlsCipherSuites")]
+    if not isinstance(suites, list):
+        return [Finding(f"tlsCipherSuites is a {type(suites).__name__}, not a list: the kubelet refuses it",
+                        "tlsCipherSuites")]
+    names = [str(s) for s in suites]
+    weak = dict(tls.weak_suites(names, tls.CIS_KUBELET))
+    return [Finding(f"tlsCipherSuites includes {name}: {weak[name]}", f"tlsCipherSuites[{names.index(name)}]")
+            for name in weak]

@@ -378,7 +378,7 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
         expr = mapping(expr)
         key, op = expr.get("key"), expr.get("operator")
         values = expr.get("values") or []
-        if not isinstance(values, list):
+        if not isinstance(values, list) or not isinstance(key, str):
             return False
         present = key in labels
         if op == "In":
@@ -1099,9 +1099,11 @@ PUBLIC_GRANTS: dict[tuple[str, str | None, str], tuple[Rule, ...]] = {
 
 _ANONYMOUS_ALLOWED = {("ClusterRole", None, "system:public-info-viewer"),
                       ("Role", "kube-public", "kubeadm:bootstrap-signer-clusterinfo")}
-_AUTHENTICATED_ALLOWED = {("ClusterRole", None, "system:public-info-viewer"),
-                          ("ClusterRole", None, "system:discovery"), ("ClusterRole", None, "system:basic-user")}
-_SERVICEACCOUNTS_ALLOWED = {("ClusterRole", None, "system:service-account-issuer-discovery")}
+_RoleKey = tuple[str, str | None, str]
+_AUTHENTICATED_ALLOWED: set[_RoleKey] = {("ClusterRole", None, "system:public-info-viewer"),
+                                         ("ClusterRole", None, "system:discovery"),
+                                         ("ClusterRole", None, "system:basic-user")}
+_SERVICEACCOUNTS_ALLOWED: set[_RoleKey] = {("ClusterRole", None, "system:service-account-issuer-discovery")}
 
 
 def _public_grant(b: Binding, allowed: set[tuple[str, str | None, str]]) -> CheckResult | None:

@@ -20,7 +20,7 @@ from typing import Any
 from ..model import Container, K8sObject, mapping
 from . import CheckResult, Finding
 
-__all__ = ["classify", "configmap_credentials", "env_credentials", "sensitive_name"]
+__all__ = ["classify", "configmap_credentials", "env_credentials", "env_secret_references", "sensitive_name"]
 
 # Words that make a name sensitive, matched against its parts
 # (``DB_PASSWORD`` -> db, password; ``apiKey`` -> api, key).
@@ -33,7 +33,15 @@ _SENSITIVE_PAIRS = frozenset({
     ("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("client", "secret"),
     ("auth", "key"), ("signing", "key"), ("encryption", "key"), ("master", "key"), ("account", "key"),
     ("storage", "key"), ("session", "key"),
+    # Named explicitly by the reference tools (Kubescape's sensitiveKeyNames: azure_batch_key) and vendors'
+    # documented variables (DD_APP_KEY, NEW_RELIC_LICENSE_KEY, Azure shared keys, HMAC keys).
+    ("batch", "key"), ("app", "key"), ("license", "key"), ("shared", "key"), ("hmac", "key"),
 })
+# Names that hold an identifier, not a credential, although a word in them reads like one: etcd's
+# initial-cluster-token only keeps two clusters from joining by accident (etcd docs), it grants nothing.
+_IDENTIFIER_NAMES: tuple[tuple[str, ...], ...] = (
+    ("initial", "cluster", "token"),
+)
 # Words that make the name about a credential rather than the credential itself.
 _METADATA_WORDS = frozenset({
     "file", "path", "dir", "ttl", "expiry", "expires", "expiration", "timeout", "length", "size", "len",
@@ -58,6 +66,8 @@ _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _REFERENCE = re.compile(r"^(?:\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_.:-]*\}|\{\{.*\}\})$")
 # Short numbers and durations ("3600", "30s") are settings, not credentials.
 _NUMBER = re.compile(r"^[+-]?\d{1,6}(?:\.\d+)?(?:ms|s|m|h|d|Ki|Mi|Gi|k|K|M|G)?$")
+# A file path, not a credential: C:\secrets\token or C:/secrets/token.
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "none", "null", "nil", "redacted", "<redacted>", "xxx",
                            "true", "false", "yes", "no", "on", "off", "enabled", "disabled", "required", "optional"})
 
@@ -71,6 +81,8 @@ def sensitive_name(name: str) -> bool:
     words = _words(name)
     if not words or words[-1] in _METADATA_WORDS:
         return False
+    if any(tuple(words[i:i + len(ident)]) == ident for ident in _IDENTIFIER_NAMES for i in range(len(words))):
+        return False
     if any(w in _SENSITIVE_WORDS for w in words):
         return True
     return any(pair in _SENSITIVE_PAIRS for pair in zip(words, words[1:]))
@@ -80,7 +92,10 @@ def _literal(value: str) -> bool:
     v = value.strip()
     if v.lower() in _PLACEHOLDERS or _REFERENCE.match(v) or _NUMBER.match(v):
         return False
-    return not v.startswith(("/", "./", "file:", "vault:", "ref+", "arn:aws:secretsmanager", "projects/"))
+    if _WINDOWS_PATH.match(v):
+        return False
+    return not v.startswith(("/", "./", "../", "~/", "file:", "vault:", "ref+", "arn:aws:secretsmanager",
+                             "projects/"))
 
 
 def classify(name: str, value: Any) -> str | None:
@@ -108,6 +123,32 @@ def env_credentials(c: Container) -> CheckResult:
         why = classify(name, var.get("value"))
         if why:
             findings.append(Finding(f"env {name}: {why}", f"{c.path}.env[{i}].value"))
+    return findings
+
+
+def env_secret_references(c: Container) -> CheckResult:
+    """Secrets should reach the container as files, not environment variables (CIS 5.4.1).
+
+    Fields: ``env[*].valueFrom.secretKeyRef`` and ``envFrom[*].secretRef``.
+    Environment variables end up in crash dumps, ``/proc/<pid>/environ``,
+    child processes and application logs; a mounted Secret does not, and is
+    updated in place when the Secret changes. Names the Secret and key,
+    never a value.
+    """
+    findings = []
+    for i, var in enumerate(c.raw.get("env") or ()):
+        var = mapping(var)
+        ref = mapping(mapping(var.get("valueFrom")).get("secretKeyRef"))
+        if ref:
+            findings.append(Finding(
+                f"env {var.get('name', '')} takes key {ref.get('key', '')!s} of Secret {ref.get('name', '')!s} "
+                "as an environment variable", f"{c.path}.env[{i}].valueFrom.secretKeyRef"))
+    for i, source in enumerate(c.raw.get("envFrom") or ()):
+        ref = mapping(mapping(source).get("secretRef"))
+        if ref:
+            findings.append(Finding(
+                f"envFrom loads every key of Secret {ref.get('name', '')!s} as environment variables",
+                f"{c.path}.envFrom[{i}].secretRef"))
     return findings
 
 

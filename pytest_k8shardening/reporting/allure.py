@@ -71,4 +71,5 @@ class AllureBridge:
                              for k, v in ctrl.references.items() if v)
             allure.dynamic.description(
                 f"**{ctrl.title}** ({ctrl.severity})\n\n**Why:** {ctrl.rationale}\n\n"
-                f"**How to fix:** {ctrl.remediation}\n\n**Guide:** {ctrl.guide or '-'}\n\n**References:** {refs or '-'}")
+                f"**How to fix:** {ctrl.remediation}\n\n**Guide:** {ctrl.guide or '-'}\n\n"
+                f"**References:** {refs or '-'}")

@@ -68,6 +68,10 @@ class HtmlBridge:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         k8s = getattr(report, "k8s", None) or {}
         ctrl = k8s.get("control") or {}
+        if getattr(report, "k8s_error", False) and report.when == "call" and cells:
+            # a crash inside a control is an error, as in the terminal and JUnit (pytest-html counts
+            # only setup and teardown failures as errors)
+            cells[0] = cells[0].replace(">Failed<", ">Error<")
         cells.insert(2, f'<td class="col-k8sControl">{escape(ctrl.get("control") or "")}</td>')
         cells.insert(3, f'<td class="col-k8sSeverity">{_severity_cell(ctrl.get("severity"))}</td>')
         cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(k8s.get("resource")))}</td>')
@@ -110,4 +114,5 @@ def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
         return
     from pytest_html import extras
 
-    report.extras = [*getattr(report, "extras", []), extras.html(finding_details(k8s, rationale))]
+    report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]  # pytest-html's attribute
+                     extras.html(finding_details(k8s, rationale))]

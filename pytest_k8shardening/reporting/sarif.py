@@ -49,8 +49,13 @@ def _rule(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None = None) -> dict[str, Any]:
-    """The SARIF log for ``results`` (entries of the JSON results)."""
+def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None = None, *,
+                   incomplete: list[str] | None = None) -> dict[str, Any]:
+    """The SARIF log for ``results`` (entries of the JSON results).
+
+    Errors (a check that crashed) and an incomplete session are not findings: they are the
+    invocation's error notifications, and the invocation did not execute successfully.
+    """
     try:
         from importlib.metadata import version
         tool_version = version("pytest-k8shardening")
@@ -58,7 +63,16 @@ def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None =
         tool_version = "0.0.0"
     rules: dict[str, dict[str, Any]] = {}
     out = []
+    notes: list[dict[str, Any]] = [{"level": "error", "message": {"text": f"run incomplete: {why}"}}
+                                   for why in incomplete or ()]
     for r in results:
+        if r["outcome"] == "error":
+            res = r["resource"] or {}
+            name = "/".join(x for x in (res.get("namespace"), res.get("kind"), res.get("name")) if x) or r["nodeid"]
+            notes.append({"level": "error", "message": {"text": f"{r['control'] or r['nodeid']}: {name}: "
+                                                                f"error: {r['message']}"},
+                          "properties": {"nodeid": r["nodeid"]}})
+            continue
         if r["outcome"] not in ("failed", "waived") or not r["control"]:
             continue
         if r["control"] not in rules:
@@ -83,7 +97,8 @@ def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None =
             artifact: dict[str, Any] = {"uri": uri}
             if base:
                 artifact["uriBaseId"] = base
-            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": artifact}, "logicalLocations": [logical]}
+            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": artifact},
+                                        "logicalLocations": [logical]}
             if res.get("line"):
                 location["physicalLocation"]["region"] = {"startLine": int(res["line"])}
             result["locations"] = [location]
@@ -102,5 +117,6 @@ def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None =
                                 "rules": list(rules.values())}},
             "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
             "results": out,
+            "invocations": [{"executionSuccessful": not notes, "toolExecutionNotifications": notes}],
         }],
     }

@@ -14,7 +14,8 @@ UPGRADES = "Upgrading and application security practices"
 @control(
     "nsa.admission.pod-security-enforced", title="Namespaces enforce a Pod Security level", severity="high",
     category="pod_security", frameworks=["nsa"], guide=f"{POD}: Pod security enforcement (technical control)",
-    references={"kubescape": ["C-0192"], "cis": ["5.2.1"]},
+    references={"kubescape": ["C-0192", "C-0193", "C-0194", "C-0195", "C-0202", "C-0203", "C-0204"],
+                "cis": ["5.2.1"]},
     remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a "
                 "workload needs it), or enforce the level with a policy engine (Kyverno podSecurity in Enforce "
                 "mode, Gatekeeper PSP constraints with enforcementAction deny).",
@@ -27,6 +28,11 @@ def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory)
     and fail. A cluster-wide default in the API server's AdmissionConfiguration
     file is not visible through the API and is not counted. A namespace seen
     only as the namespace of other objects is skipped: its labels are unknown.
+    Kubescape C-0193, C-0194, C-0195, C-0202, C-0203 and C-0204 (CIS 5.2.x
+    "minimize the admission of ...") all run one rule, the namespace's
+    enforce label is baseline or restricted, as this test does; Kubescape
+    also passes every namespace once any namespaced admission webhook exists.
+    The CIS numbers stay on the pod checks, where Trivy maps them.
 
     Policy engines count as the technical control on a cluster input: a
     Kyverno podSecurity rule in Enforce mode, a set of Gatekeeper PSP
@@ -35,8 +41,9 @@ def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory)
     Engine rules whose effect is not modelled (Kyverno patterns or CEL, a
     ValidatingAdmissionPolicy bound with Deny) or engine kinds that cannot
     be read skip it, naming the policy; audit, dry-run, warn and monitor
-    modes block nothing and fail. Kubescape C-0192 and CIS 5.2.1 read the
-    namespace label only, so they fail namespaces an engine protects.
+    modes block nothing and fail. CIS 5.2.1 reads the namespace label only,
+    so it fails namespaces an engine protects; Kubescape passes them, and
+    every other namespace, as soon as any admission webhook exists.
     """
     assert_compliant(admission.pod_security_enforced(k8s_namespace, k8s_cluster))
 

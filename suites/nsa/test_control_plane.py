@@ -141,7 +141,6 @@ def test_apiserver_etcd_tls(k8s_workload: Workload) -> None:
 @control(
     "nsa.cp.apiserver-tls-version", title="The API server refuses TLS below 1.2", severity="medium",
     category="control_plane", frameworks=["nsa"], guide=f"{NET}: TLS 1.2 or 1.3",
-    references={"kubescape": ["C-0277"], "cis": ["1.2.29"]},
     remediation="Remove --tls-min-version or set it to VersionTLS12 or VersionTLS13.",
 )
 @APISERVER
@@ -149,8 +148,31 @@ def test_apiserver_tls_version(k8s_workload: Workload) -> None:
     """TLS 1.0 and 1.1 have known weaknesses; the guide asks for TLS 1.2 or 1.3 on all traffic.
 
     Unset passes: kube-apiserver defaults to TLS 1.2 on every maintained release.
+    The CIS benchmark and Kubescape have no control for this flag on the API
+    server (their cipher control is nsa.cp.apiserver-tls-ciphers).
     """
     assert_compliant(cp.apiserver_tls_min_version(k8s_workload))
+
+
+@control(
+    "nsa.cp.apiserver-tls-ciphers", title="The API server offers only strong cipher suites", severity="medium",
+    category="control_plane", frameworks=["nsa"], guide=f"{NET}: TLS 1.2 or 1.3",
+    references={"kubescape": ["C-0277"], "cis": ["1.2.29"]},
+    remediation="Set --tls-cipher-suites to suites from the CIS list (ECDHE with AES-GCM or ChaCha20-Poly1305, "
+                "and the TLS 1.3 suites), or remove the flag to use the Go defaults.",
+)
+@APISERVER
+def test_apiserver_tls_ciphers(k8s_workload: Workload) -> None:
+    """TLS 1.2 is only as strong as the suites it may negotiate: RC4, 3DES or RSA key exchange undo it.
+
+    Fails each suite outside CIS 1.2.29's list, naming why it is weak.
+    Every --tls-cipher-suites occurrence counts, as the API server adds them
+    up. Unset passes: the Go defaults of supported releases are all in the
+    list; kube-bench and Kubescape fail an unset flag. With
+    --tls-min-version=VersionTLS13 the list is never used and the test passes.
+    Trivy has no such check on the API server.
+    """
+    assert_compliant(cp.apiserver_tls_cipher_suites(k8s_workload))
 
 
 @control(
@@ -177,7 +199,8 @@ def test_apiserver_insecure_port(k8s_workload: Workload) -> None:
 )
 @APISERVER
 def test_apiserver_kubelet_tls(k8s_workload: Workload) -> None:
-    """Without a kubelet CA the API server accepts any certificate from a kubelet, so exec and logs can be intercepted."""
+    """Without a kubelet CA the API server accepts any certificate from a kubelet, so exec and logs can be
+    intercepted."""
     assert_compliant(cp.apiserver_kubelet_tls(k8s_workload))
 
 

@@ -74,13 +74,41 @@ def test_kubelet_read_only_port(k8s_object: K8sObject) -> None:
 @control(
     "nsa.kubelet.certificate-rotation", title="Kubelets rotate their certificates", severity="medium",
     category="kubelet", frameworks=["nsa"], guide=f"{NET}: TLS between components",
-    references={"kubescape": ["C-0181", "C-0183"], "trivy": ["KCV-0088"], "cis": ["4.2.10", "4.2.11"]},
+    references={"kubescape": ["C-0182"], "trivy": ["KCV-0090"], "cis": ["4.2.10"]},
     remediation="Set rotateCertificates: true in the kubelet configuration.",
 )
 @KUBELETS
 def test_kubelet_certificate_rotation(k8s_object: K8sObject) -> None:
-    """Long-lived client certificates outlive their keys' secrecy; rotation renews them before expiry."""
+    """Long-lived client certificates outlive their keys' secrecy; rotation renews them before expiry.
+
+    Reads rotateCertificates, as CIS 4.2.10, Kubescape C-0182 and Trivy
+    KCV-0090 do; they pass an unset field (reading the kubelet flag's
+    default), while the KubeletConfiguration default is false, so an unset
+    field fails here. The serving-certificate recommendations (4.2.9
+    tlsCertFile, 4.2.11 RotateKubeletServerCertificate) read other settings
+    and are not claimed.
+    """
     assert_compliant(kubelet.certificate_rotation(k8s_object))
+
+
+@control(
+    "nsa.kubelet.tls-ciphers", title="Kubelets offer only strong cipher suites", severity="medium",
+    category="kubelet", frameworks=["nsa"], guide=f"{NET}: TLS between components",
+    references={"kubescape": ["C-0184"], "trivy": ["KCV-0092"], "cis": ["4.2.12"]},
+    remediation="Set tlsCipherSuites in the kubelet configuration to suites from the CIS list (ECDHE with "
+                "AES-GCM or ChaCha20-Poly1305), or tlsMinVersion: VersionTLS13.",
+)
+@KUBELETS
+def test_kubelet_tls_ciphers(k8s_object: K8sObject) -> None:
+    """The kubelet serves exec, logs and pod data on port 10250; weak suites expose that traffic.
+
+    Fails each suite outside CIS 4.2.12's list, and an unset list (the Go
+    defaults include CBC-SHA1 suites the benchmark leaves out), unless
+    tlsMinVersion is VersionTLS13. Kubescape C-0184 and Trivy KCV-0092 read
+    the kubelet's command line and config file on the node; this test reads
+    the configuration the kubelet reports.
+    """
+    assert_compliant(kubelet.tls_cipher_suites(k8s_object))
 
 
 @control(

@@ -19,8 +19,8 @@ def evaluate(check_id: str, workload: Workload, config: pytest.Config, level: st
         pytest.fail(f"k8s_pss_version: {exc}", pytrace=False)
     try:
         result = pss.run_check(check_id, workload, version, level=level)
-    except InvalidObject as exc:
-        pytest.fail(f"{workload.describe()} ({workload.obj.source.describe()}): {exc}", pytrace=False)
+    except InvalidObject as exc:  # a malformed object is an error, never a finding
+        raise InvalidObject(f"{workload.describe()} ({workload.obj.source.describe()}): {exc}") from None
     if isinstance(result, NotApplicable):
         return NotApplicable(f"{result.reason} (k8s_pss_version = {raw})")
     return result

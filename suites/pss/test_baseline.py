@@ -37,7 +37,7 @@ def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> Check
 @control(
     "pss.baseline.host-process", title="Windows HostProcess containers are not used", severity="critical",
     category="pod_security", frameworks=BOTH, guide=f"{GUIDE}: HostProcess",
-    references={"kubescape": ["C-0202"], "trivy": ["KSV-0103"], "cis": ["5.2.11"], "pss": "baseline"},
+    references={"trivy": ["KSV-0103"], "cis": ["5.2.11"], "pss": "baseline"},
     remediation="Remove securityContext.windowsOptions.hostProcess (or set it to false) at pod and container "
                 "level.",
 )
@@ -47,7 +47,9 @@ def test_host_process(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     Upstream check windowsHostProcess: pod- and container-level
     securityContext.windowsOptions.hostProcess must be unset or false. It
     applies to every pod, Linux ones too. Trivy KSV-0103 reads the same
-    fields.
+    fields. Kubescape's twin, C-0202, judges namespaces (enforce label
+    baseline or stricter), not pods: it sits on
+    nsa.admission.pod-security-enforced.
     """
     assert_compliant(_evaluate("windowsHostProcess", k8s_workload, pytestconfig))
 
