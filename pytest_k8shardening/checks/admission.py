@@ -95,7 +95,7 @@ def pod_security_enforced(ns: Namespace, inv: Inventory | None = None) -> CheckR
 
 
 def _engines_decide(ns: Namespace, inv: Inventory) -> CheckResult | str:
-    """What the policy engines decide for ``ns`` when its label enforces nothing: a result, or a note for the finding."""
+    """What the policy engines decide for ``ns`` when its label enforces nothing: a result, or a finding note."""
     verdicts, problems = engines.judge(ns, inv)
     active = [v for v in verdicts if v.state != "inactive"]
     idle = [v for v in verdicts if v.state == "inactive"]
