@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from .model import Container, Inventory, K8sObject, Namespace, Workload
+from .options import Settings
 from .policy import OrgPolicy
 
-__all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_policy", "k8s_workload"]
+__all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_policy", "k8s_settings",
+           "k8s_workload"]
 
 _NO_TARGET = "no Kubernetes target: pass --k8s-manifests PATH (or set k8s_manifests in the ini file)"
 
@@ -103,3 +105,12 @@ def k8s_policy(pytestconfig: pytest.Config) -> OrgPolicy:
     """The organization policy from the ini file: ``allowed_registries``,
     ``required_labels`` (``k8s_allowed_registries``, ``k8s_required_labels``)."""
     return OrgPolicy.from_config(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def k8s_settings(pytestconfig: pytest.Config) -> Settings:
+    """The run's resolved options (command line, then ini, then defaults): ``require_image_digest``,
+    ``min_run_as_id`` and the rest of :class:`~pytest_k8shardening.options.Settings`."""
+    session = pytestconfig.pluginmanager.get_plugin("k8shardening-session")
+    settings = getattr(session, "settings", None)
+    return settings if isinstance(settings, Settings) else Settings.from_config(pytestconfig)

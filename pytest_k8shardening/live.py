@@ -135,14 +135,20 @@ class _Unavailable(Exception):
         self.not_served = not_served
 
 
-#: Custom kinds read only where installed (the CNIs' policy kinds, checks/cni.py): a server
-#: that does not serve one has none of them, which is no reason to skip anything.
+#: Custom kinds read only where installed (the CNIs' policy kinds, checks/cni.py; the policy
+#: engines' kinds, checks/engines.py): a server that does not serve one has none of them, which
+#: is no reason to skip anything.
 OPTIONAL_KINDS: frozenset[str] = frozenset({
     "CiliumNetworkPolicy.cilium.io", "CiliumClusterwideNetworkPolicy.cilium.io",
     "NetworkPolicy.projectcalico.org", "GlobalNetworkPolicy.projectcalico.org",
     "NetworkPolicy.crd.projectcalico.org", "GlobalNetworkPolicy.crd.projectcalico.org",
     "NetworkPolicy.crd.antrea.io", "ClusterNetworkPolicy.crd.antrea.io",
+    "ClusterPolicy.kyverno.io", "Policy.kyverno.io", "ValidatingPolicy.policies.kyverno.io",
+    "ConstraintTemplate.templates.gatekeeper.sh",
+    "ClusterAdmissionPolicy.policies.kubewarden.io", "AdmissionPolicy.policies.kubewarden.io",
 })
+#: Groups whose every kind is optional: Gatekeeper serves one kind per ConstraintTemplate.
+OPTIONAL_GROUPS: tuple[str, ...] = (".constraints.gatekeeper.sh",)
 
 
 class _Late(Exception):
@@ -546,7 +552,7 @@ def fetcher(cluster: LiveCluster) -> Callable[[str, Any], tuple[list[dict[str, A
         try:
             return cluster.list(kind), None
         except _Unavailable as exc:
-            if exc.not_served and kind in OPTIONAL_KINDS:
+            if exc.not_served and (kind in OPTIONAL_KINDS or kind.endswith(OPTIONAL_GROUPS)):
                 return [], None
             return [], exc.reason
 

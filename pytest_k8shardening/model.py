@@ -73,6 +73,11 @@ CLUSTER_SCOPED_KINDS: frozenset[str] = frozenset(
         # CNI policy kinds that are cluster-wide (Cilium, Calico, Antrea)
         "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "StagedGlobalNetworkPolicy", "GlobalNetworkSet",
         "ClusterNetworkPolicy", "ClusterGroup", "Tier",
+        # policy engine kinds that are cluster-wide (Kyverno, Gatekeeper and its PSP library, Kubewarden)
+        "ClusterPolicy", "ValidatingPolicy", "ImageValidatingPolicy", "ConstraintTemplate", "ClusterAdmissionPolicy",
+        "ClusterAdmissionPolicyGroup", "K8sPSPPrivilegedContainer", "K8sPSPHostNamespace", "K8sPSPHostNetworkingPorts",
+        "K8sPSPHostFilesystem", "K8sPSPCapabilities", "K8sPSPAppArmor", "K8sPSPSELinuxV2", "K8sPSPProcMount",
+        "K8sPSPSeccomp", "K8sPSPForbiddenSysctls",
     }
 )
 

@@ -167,6 +167,12 @@ def add_options(parser: pytest.Parser) -> None:
                               "scripts/build-helm.sh cached).", default="")
     parser.addini("k8s_kustomize", "The command that renders kustomizations: a kustomize or kubectl binary "
                                    "(default: kustomize on PATH, else kubectl).", default="")
+    parser.addini("k8s_require_image_digest",
+                  "Require every container image to be pinned by digest (image@sha256:...): control "
+                  "nsa.pod.image-digest. Off by default.", type="bool", default=False)
+    parser.addini("k8s_min_run_as_id",
+                  "Lowest UID and GID containers may run as (runAsUser, runAsGroup): control nsa.pod.high-run-as-ids; "
+                  "10001 matches Trivy KSV-0020/KSV-0021. 0 (the default) turns the control off.", default="0")
     parser.addini("k8s_system_workloads",
                   "Names (globs) of workloads that belong in kube-system, besides the well-known add-ons.",
                   type="args", default=[])
@@ -210,6 +216,19 @@ def _positive(config: pytest.Config, name: str, kind: type[float]) -> Any:
     except (TypeError, ValueError):
         unit = "seconds" if kind is float else "bytes"
         raise pytest.UsageError(f"{where} takes a positive number of {unit}, not {raw!r}") from None
+    return value
+
+
+def _min_run_as_id(config: pytest.Config) -> int:
+    """ini ``k8s_min_run_as_id``: a whole number from 0 (off) to 2147483647, else a usage error."""
+    raw = config.getini("k8s_min_run_as_id")
+    try:
+        value = int(str(raw).strip())
+        if not 0 <= value <= 2**31 - 1:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"k8s_min_run_as_id takes a whole number from 0 (off) to 2147483647, "
+                                f"not {raw!r}") from None
     return value
 
 
@@ -259,6 +278,8 @@ class Settings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_response_size: int = DEFAULT_MAX_RESPONSE_BYTES
+    require_image_digest: bool = False
+    min_run_as_id: int = 0
 
     @property
     def live(self) -> bool:
@@ -333,4 +354,6 @@ class Settings:
             request_timeout=_positive(config, "k8s_request_timeout", float),
             read_timeout=_positive(config, "k8s_read_timeout", float),
             max_response_size=_positive(config, "k8s_max_response_size", int),
+            require_image_digest=bool(config.getini("k8s_require_image_digest")),
+            min_run_as_id=_min_run_as_id(config),
         )

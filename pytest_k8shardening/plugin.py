@@ -15,7 +15,8 @@ import pytest
 
 from . import params, results
 from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
-from .fixtures import k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_workload  # noqa: F401
+from .fixtures import (  # noqa: F401
+    k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
 from .options import Settings, add_options
 from .session import STDIN_KEY, K8sSession
 

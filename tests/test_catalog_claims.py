@@ -103,6 +103,7 @@ MOVED = [
     ("cis", "5.4.1", "cis.secrets.secrets-as-env"),  # secretKeyRef in env, not literal credentials
     ("kubescape", "C-0207", "cis.secrets.secrets-as-env"),
     ("trivy", "KSV-0109", "nsa.secrets.configmap-credentials"),  # a ConfigMap check, not container env
+    ("trivy", "KSV-0015", "nsa.pod.cpu-requests"),  # "CPU requests not specified", not probes
     ("kubescape", "C-0182", "nsa.kubelet.certificate-rotation"),  # rotateCertificates, not tlsCertFile
     ("trivy", "KCV-0090", "nsa.kubelet.certificate-rotation"),
 ]

@@ -259,4 +259,6 @@ def test_live_reads_every_cni_kind_as_optional() -> None:
     from pytest_k8shardening.checks.cni import CLUSTER_KINDS, NAMESPACED_KINDS
     from pytest_k8shardening.live import OPTIONAL_KINDS
 
-    assert set(NAMESPACED_KINDS) | set(CLUSTER_KINDS) == OPTIONAL_KINDS
+    from pytest_k8shardening.checks.engines import ENGINE_KINDS
+
+    assert set(NAMESPACED_KINDS) | set(CLUSTER_KINDS) | set(ENGINE_KINDS) == OPTIONAL_KINDS

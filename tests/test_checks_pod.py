@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from pytest_k8shardening.checks import NotApplicable, pod
+from pytest_k8shardening.checks import NotApplicable, Undetermined, pod
 from pytest_k8shardening.model import WORKLOAD_KINDS
 
-from .k8s import container, obj, workload
+from .k8s import container, inventory, obj, workload, wrap_pod_spec
 
 WINDOWS = {"os": {"name": "windows"}}
 
@@ -349,3 +349,180 @@ def test_limits(extra: dict[str, Any], pod_fields: dict[str, Any], others: tuple
     c = container(None, extra=extra, pod=pod_fields, others=others)
     assert verdict(pod.cpu_limits(c)) == cpu
     assert verdict(pod.memory_limits(c)) == memory
+
+
+# ----------------------------------------------------------------- requests, namespace, digest, high ids
+def outcome(result: Any) -> str:
+    if isinstance(result, Undetermined):
+        return "undetermined"
+    return verdict(result)
+
+
+LR = "LimitRange"
+REQUESTS = [
+    # id, container fields, pod fields, other objects, cpu verdict, memory verdict
+    ("none", {}, {}, (), "fail", "fail"),
+    ("both", {"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}, {}, (), "pass", "pass"),
+    ("cpu-only", {"resources": {"requests": {"cpu": "100m"}}}, {}, (), "pass", "fail"),
+    ("empty-string-is-unset", {"resources": {"requests": {"cpu": "", "memory": None}}}, {}, (), "fail", "fail"),
+    ("limits-default-requests", {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}, {}, (), "pass", "pass"),
+    ("pod-level-requests", {}, {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}, (), "pass", "pass"),
+    ("pod-level-limits-do-not-default-container-requests", {},
+     {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}, (), "fail", "fail"),
+    ("limitrange-default-request", {}, {}, (obj(LR, "d", spec={"limits": [
+        {"type": "Container", "defaultRequest": {"cpu": "100m", "memory": "64Mi"}}]}),), "pass", "pass"),
+    ("limitrange-default-limit", {}, {}, (obj(LR, "d", spec={"limits": [
+        {"type": "Container", "default": {"memory": "64Mi"}}]}),), "fail", "pass"),
+    ("limitrange-max", {}, {}, (obj(LR, "d", spec={"limits": [{"type": "Container", "max": {"cpu": "2"}}]}),),
+     "pass", "fail"),
+    ("limitrange-min", {}, {}, (obj(LR, "d", spec={"limits": [{"type": "Container", "min": {"memory": "8Mi"}}]}),),
+     "fail", "pass"),
+    ("limitrange-pod-type", {}, {}, (obj(LR, "d", spec={"limits": [
+        {"type": "Pod", "max": {"cpu": "2", "memory": "1Gi"}}]}),), "fail", "fail"),
+    ("limitrange-other-namespace", {}, {}, (obj(LR, "d", namespace="web", spec={"limits": [
+        {"type": "Container", "defaultRequest": {"cpu": "1", "memory": "1Gi"}}]}),), "fail", "fail"),
+]
+
+
+@pytest.mark.parametrize(("extra", "pod_fields", "others", "cpu", "memory"), [c[1:] for c in REQUESTS],
+                         ids=[c[0] for c in REQUESTS])
+def test_requests(extra: dict[str, Any], pod_fields: dict[str, Any], others: tuple[Any, ...], cpu: str,
+                  memory: str) -> None:
+    c = container(None, extra=extra, pod=pod_fields, others=others)
+    assert outcome(pod.cpu_requests(c)) == cpu
+    assert outcome(pod.memory_requests(c)) == memory
+
+
+@pytest.mark.parametrize("ctype", ["containers", "initContainers"])
+def test_requests_message_names_the_field(ctype: str) -> None:
+    [f] = pod.cpu_requests(container(None, ctype=ctype))
+    assert f.field == f"spec.template.spec.{ctype}[0].resources.requests.cpu"
+    assert "no LimitRange in namespace shop gives a default cpu request" in f.message
+
+
+def test_requests_unreadable_limitranges_are_undetermined() -> None:
+    from pytest_k8shardening.model import Inventory, K8sObject, Source
+
+    inv = Inventory([K8sObject(wrap_pod_spec("Deployment", {"containers": [{"name": "c", "image": "x"}]}),
+                               Source("t.yaml", 1))], unavailable={"LimitRange": "forbidden"})
+    c = inv.all_workloads()[0].containers[0]
+    result = pod.memory_requests(c)
+    assert outcome(result) == "undetermined" and "LimitRanges (which could give a default) cannot be read: " \
+                                                 "forbidden" in result.reason
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOAD_KINDS))
+@pytest.mark.parametrize(("namespace", "expected"), [("default", "fail"), ("shop", "pass"), (None, "undetermined")])
+def test_default_namespace_every_kind(kind: str, namespace: str | None, expected: str) -> None:
+    raw = wrap_pod_spec(kind, {"containers": [{"name": "c", "image": "x"}]})
+    if namespace is None:
+        del raw["metadata"]["namespace"]
+    else:
+        raw["metadata"]["namespace"] = namespace
+    w = inventory(raw).all_workloads()[0]
+    result = pod.default_namespace(w)
+    assert outcome(result) == expected
+    if expected == "fail":
+        assert result[0].field == "metadata.namespace" and "runs in namespace default" in result[0].message
+
+
+SHA = "sha256:" + "a" * 64
+DIGESTS = [
+    ("tag", "nginx:1.27", "fail"),
+    ("no-tag", "nginx", "fail"),
+    ("digest", f"nginx@{SHA}", "pass"),
+    ("tag-and-digest", f"ghcr.io/acme/api:1.4@{SHA}", "pass"),
+    ("registry-port", f"registry.local:5000/api@{SHA}", "pass"),
+    ("short-digest", "nginx@sha256:abc", "fail"),
+    ("empty-digest", "nginx@", "fail"),
+    ("no-image", "", "fail"),
+]
+
+
+@pytest.mark.parametrize(("image", "expected"), [d[1:] for d in DIGESTS], ids=[d[0] for d in DIGESTS])
+@pytest.mark.parametrize("ctype", ["containers", "initContainers", "ephemeralContainers"])
+def test_image_digest(image: str, expected: str, ctype: str) -> None:
+    c = container(None, extra={"image": image}, ctype=ctype)
+    assert outcome(pod.image_digest(c, True)) == expected
+    off = pod.image_digest(c, False)
+    assert outcome(off) == "n/a" and "k8s_require_image_digest is off" in off.reason
+
+
+HIGH_IDS = [
+    # id, container securityContext, pod securityContext, kwargs, minimum, expected, fields reported
+    ("off", None, None, {}, 0, "n/a", []),
+    ("unset", None, None, {}, 10001, "fail", ["runAsUser", "runAsGroup"]),
+    ("pod-level-high", None, {"runAsUser": 20000, "runAsGroup": 20000}, {}, 10001, "pass", []),
+    ("container-level-high", {"runAsUser": 10001, "runAsGroup": 10001}, None, {}, 10001, "pass", []),
+    ("trivy-boundary", {"runAsUser": 10000, "runAsGroup": 10001}, None, {}, 10001, "fail", ["runAsUser"]),
+    ("container-overrides-pod", {"runAsUser": 1000}, {"runAsUser": 20000, "runAsGroup": 20000}, {}, 10001, "fail",
+     ["runAsUser"]),
+    ("container-high-overrides-pod-low", {"runAsGroup": 30000}, {"runAsUser": 30000, "runAsGroup": 0}, {}, 10001,
+     "pass", []),
+    ("lower-minimum", {"runAsUser": 1000, "runAsGroup": 1000}, None, {}, 1000, "pass", []),
+    ("root", {"runAsUser": 0, "runAsGroup": 0}, None, {}, 1, "fail", ["runAsUser", "runAsGroup"]),
+    ("init-container", None, None, {"ctype": "initContainers"}, 10001, "fail", ["runAsUser", "runAsGroup"]),
+    ("ephemeral-inherits-pod", None, {"runAsUser": 20000, "runAsGroup": 20000}, {"ctype": "ephemeralContainers"},
+     10001, "pass", []),
+    ("windows", None, None, {"pod": WINDOWS}, 10001, "n/a", []),
+]
+
+
+@pytest.mark.parametrize(("sc", "pod_sc", "kw", "minimum", "expected", "fields"), [h[1:] for h in HIGH_IDS],
+                         ids=[h[0] for h in HIGH_IDS])
+def test_high_run_as_ids(sc: Any, pod_sc: Any, kw: dict[str, Any], minimum: int, expected: str,
+                         fields: list[str]) -> None:
+    result = pod.high_run_as_ids(container(sc, pod_sc, **kw), minimum)
+    assert outcome(result) == expected
+    if expected == "fail":
+        assert [f.field.rsplit(".", 1)[1] for f in result] == fields
+
+
+# ----------------------------------------------------------------- the options, end to end
+APP = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api, namespace: shop}}
+spec:
+  template:
+    spec:
+      securityContext: {{runAsUser: 20000, runAsGroup: 20000}}
+      containers:
+        - {{name: web, image: "ghcr.io/acme/api@{SHA}"}}
+        - {{name: sidecar, image: "envoyproxy/envoy:v1.31", securityContext: {{runAsUser: 101}}}}
+"""
+
+
+def _outcomes(pytester: pytest.Pytester, ini: str) -> dict[str, str]:
+    import json
+
+    pytester.makeini(f"[pytest]\n{ini}")
+    f = pytester.makefile(".yaml", app=APP)
+    pytester.runpytest("--k8s-manifests", str(f), "-k", "image_digest or high_run_as_ids", "--k8s-report-json",
+                       "r.json")
+    doc = json.loads((pytester.path / "r.json").read_text())
+    return {r["nodeid"].split("::")[1]: r["outcome"] for r in doc["results"]}
+
+
+def test_options_off_by_default(pytester: pytest.Pytester) -> None:
+    outcomes = _outcomes(pytester, "")
+    assert outcomes and set(outcomes.values()) == {"skipped"}
+
+
+def test_options_reach_the_suite(pytester: pytest.Pytester) -> None:
+    outcomes = _outcomes(pytester, "k8s_require_image_digest = true\nk8s_min_run_as_id = 10001\n")
+    assert outcomes == {
+        "test_image_digest[shop/Deployment/api:container=web]": "passed",
+        "test_image_digest[shop/Deployment/api:container=sidecar]": "failed",
+        "test_high_run_as_ids[shop/Deployment/api:container=web]": "passed",
+        "test_high_run_as_ids[shop/Deployment/api:container=sidecar]": "failed",
+    }
+
+
+@pytest.mark.parametrize("value", ["-1", "ten", "1.5", "99999999999"])
+def test_min_run_as_id_must_be_a_whole_number(pytester: pytest.Pytester, value: str) -> None:
+    pytester.makeini(f"[pytest]\nk8s_min_run_as_id = {value}\n")
+    f = pytester.makefile(".yaml", app=APP)
+    result = pytester.runpytest("--k8s-manifests", str(f))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*k8s_min_run_as_id takes a whole number from 0 (off) to 2147483647, not '{value}'*"])

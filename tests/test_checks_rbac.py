@@ -25,6 +25,8 @@ CHECKS: dict[str, Check] = {
     "nodes_proxy": rbac.nodes_proxy, "anonymous": rbac.anonymous, "authenticated": rbac.authenticated,
     "default_service_account": rbac.default_service_account,
     "admin_infra_separation": rbac.admin_infra_separation,
+    "credential_minting": rbac.credential_minting, "kube_system_workloads": rbac.kube_system_workloads,
+    "webhook_configuration_write": rbac.webhook_configuration_write, "csr_approval": rbac.csr_approval,
 }
 
 
@@ -539,6 +541,108 @@ CASES = [
 ]
 
 
+ADM = ["admissionregistration.k8s.io"]
+CERTS = ["certificates.k8s.io"]
+CASES += [
+    # credential minting: create secrets, create serviceaccounts/token
+    ("mint-secrets", "credential_minting", rb("x", "r", user("a")), [role("r", rule("create", "secrets"))], "fail",
+     "User a can create Secrets in namespace shop, including ServiceAccount token Secrets"),
+    ("mint-token", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("create", "serviceaccounts/token"))], "fail",
+     "can create serviceaccounts/token in namespace shop (a token for any ServiceAccount)"),
+    ("mint-token-named", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("create", "serviceaccounts/token", names="builder"))], "fail",
+     "(a token for ServiceAccounts named builder)"),
+    ("mint-secrets-named-is-no-create", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("create", "secrets", names="tls"))], "pass", ""),
+    ("mint-star-subresource", "credential_minting", crb("x", "r", user("a")), [_roleset(rule("create", "*/token"))],
+     "fail", "serviceaccounts/token in every namespace"),
+    ("mint-star", "credential_minting", crb("x", "r", user("a")), [_roleset(rule("*", "*"))], "fail",
+     "can create Secrets in every namespace"),
+    ("mint-serviceaccounts-only", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("create", "serviceaccounts"))], "pass", ""),
+    ("mint-other-group", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("create", "secrets", ["apps"]))], "pass", ""),
+    ("mint-update-only", "credential_minting", rb("x", "r", user("a")),
+     [role("r", rule("update patch get", "secrets"))], "pass", ""),
+    ("mint-edit-rolebinding", "credential_minting", rb("x", "edit", group("devs"), kind="ClusterRole"), [], "fail",
+     "of ClusterRole system:aggregate-to-edit"),
+    ("mint-aggregated", "credential_minting", crb("x", "parent", user("a")),
+     [crole("parent", selectors=[{"matchLabels": {"acme/agg": "true"}}]),
+      crole("child", rule("create", "serviceaccounts/token"), labels={"acme/agg": "true"})], "fail",
+     "rules[0] of ClusterRole child (create on serviceaccounts/token)"),
+    ("mint-system", "credential_minting", crb("x", "r", sa("token-controller", "kube-system")),
+     [_roleset(rule("create", "secrets"))], "pass", ""),
+    # workloads in kube-system
+    ("ks-rolebinding", "kube_system_workloads", rb("x", "r", user("a"), namespace="kube-system"),
+     [role("r", rule("create", "pods"), namespace="kube-system")], "fail",
+     "User a can create pods in namespace kube-system"),
+    ("ks-other-namespace", "kube_system_workloads", rb("x", "r", user("a")), [role("r", rule("create", "pods"))],
+     "pass", ""),
+    ("ks-crb-deployments", "kube_system_workloads", crb("x", "r", user("a")),
+     [_roleset(rule("patch update", "deployments daemonsets", ["apps"]))], "fail",
+     "can update deployments, daemonsets; patch deployments, daemonsets in every namespace, kube-system included"),
+    ("ks-crb-jobs", "kube_system_workloads", crb("x", "r", user("a")),
+     [_roleset(rule("create", "jobs cronjobs", ["batch"]))], "fail", "create jobs, cronjobs"),
+    ("ks-named", "kube_system_workloads", rb("x", "r", user("a"), namespace="kube-system"),
+     [role("r", rule("patch", "deployments", ["apps"], names="coredns"), namespace="kube-system")], "fail",
+     "patch deployments named coredns"),
+    ("ks-named-create-grants-nothing", "kube_system_workloads", rb("x", "r", user("a"), namespace="kube-system"),
+     [role("r", rule("create", "pods", names="p"), namespace="kube-system")], "pass", ""),
+    ("ks-wrong-group", "kube_system_workloads", crb("x", "r", user("a")),
+     [_roleset(rule("create", "deployments"))], "pass", ""),
+    ("ks-read-only", "kube_system_workloads", crb("x", "view", user("a")), [], "pass", ""),
+    ("ks-scale-only", "kube_system_workloads", crb("x", "r", user("a")),
+     [_roleset(rule("update patch", "deployments/scale", ["apps"]))], "pass", ""),
+    ("ks-edit-cluster-wide", "kube_system_workloads", crb("x", "edit", group("devs")), [], "fail",
+     "in every namespace, kube-system included"),
+    ("ks-rolebinding-to-clusterrole", "kube_system_workloads",
+     rb("x", "r", user("a"), kind="ClusterRole", namespace="kube-system"),
+     [_roleset(rule("create", "pods"))], "fail", "in namespace kube-system"),
+    ("ks-system-controller", "kube_system_workloads", crb("x", "r", sa("daemon-set-controller", "kube-system")),
+     [_roleset(rule("create", "pods"))], "pass", ""),
+    # webhook configurations
+    ("wh-patch", "webhook_configuration_write", crb("x", "r", user("a")),
+     [_roleset(rule("patch update", "validatingwebhookconfigurations", ADM))], "fail",
+     "User a can update validatingwebhookconfigurations; patch validatingwebhookconfigurations"),
+    ("wh-named", "webhook_configuration_write", crb("x", "r", user("a")),
+     [_roleset(rule("update", "mutatingwebhookconfigurations", ADM, names="cert-manager-webhook"))], "fail",
+     "update mutatingwebhookconfigurations named cert-manager-webhook"),
+    ("wh-delete", "webhook_configuration_write", crb("x", "r", user("a")),
+     [_roleset(rule("delete", "validatingwebhookconfigurations", ADM))], "fail", "delete"),
+    ("wh-read-only", "webhook_configuration_write", crb("x", "r", user("a")),
+     [_roleset(rule("get list watch", "validatingwebhookconfigurations mutatingwebhookconfigurations", ADM))],
+     "pass", ""),
+    ("wh-rolebinding", "webhook_configuration_write", rb("x", "r", user("a"), kind="ClusterRole"),
+     [_roleset(rule("update", "validatingwebhookconfigurations", ADM))], "pass", ""),
+    ("wh-wrong-group", "webhook_configuration_write", crb("x", "r", user("a")),
+     [_roleset(rule("update", "validatingwebhookconfigurations"))], "pass", ""),
+    ("wh-star", "webhook_configuration_write", crb("x", "r", user("a")), [_roleset(rule("*", "*", ["*"]))], "fail",
+     "create validatingwebhookconfigurations, mutatingwebhookconfigurations"),
+    # CSR approval
+    ("csr-both", "csr_approval", crb("x", "r", user("a")),
+     [_roleset(rule("update", "certificatesigningrequests/approval", CERTS),
+               rule("approve", "signers", CERTS, names="kubernetes.io/kube-apiserver-client"))], "fail",
+     "User a can approve certificate signing requests for signers named kubernetes.io/kube-apiserver-client"),
+    ("csr-every-signer", "csr_approval", crb("x", "r", user("a")),
+     [_roleset(rule("patch", "certificatesigningrequests/approval", CERTS), rule("approve", "signers", CERTS))],
+     "fail", "for every signer"),
+    ("csr-approval-only", "csr_approval", crb("x", "r", user("a")),
+     [_roleset(rule("update", "certificatesigningrequests/approval", CERTS))], "pass", ""),
+    ("csr-signers-only", "csr_approval", crb("x", "r", user("a")),
+     [_roleset(rule("approve", "signers", CERTS, names="kubernetes.io/*"))], "pass", ""),
+    ("csr-csr-not-approval", "csr_approval", crb("x", "r", user("a")),
+     [_roleset(rule("update", "certificatesigningrequests", CERTS), rule("approve", "signers", CERTS))], "pass", ""),
+    ("csr-rolebinding", "csr_approval", rb("x", "r", user("a"), kind="ClusterRole"),
+     [_roleset(rule("update", "certificatesigningrequests/approval", CERTS), rule("approve", "signers", CERTS))],
+     "pass", ""),
+    ("csr-star", "csr_approval", crb("x", "cluster-admin", user("a")), [], "fail", "for every signer"),
+    ("csr-controller", "csr_approval", crb("x", "r", sa("certificate-controller", "kube-system")),
+     [_roleset(rule("update", "certificatesigningrequests/approval", CERTS), rule("approve", "signers", CERTS))],
+     "pass", ""),
+]
+
+
 @pytest.mark.parametrize(("check", "binding", "others", "expected", "words"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
 def test_checks(check: str, binding: dict[str, Any], others: list[dict[str, Any]], expected: str,
@@ -767,6 +871,9 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
         ("nsa.rbac.escalate-bind-impersonate", "admins"), ("nsa.rbac.nodes-proxy", "admins"),
         ("nsa.rbac.secrets-read", "dev-edit"), ("nsa.rbac.exec-attach", "dev-edit"),
         ("nsa.rbac.escalate-bind-impersonate", "dev-edit"),
+        ("nsa.rbac.credential-minting", "admins"), ("nsa.rbac.credential-minting", "dev-edit"),
+        ("nsa.rbac.kube-system-workloads", "admins"), ("nsa.rbac.webhook-configurations", "admins"),
+        ("nsa.rbac.csr-approval", "admins"),
     }
     entry = next(r for r in doc["results"] if r["control"] == "nsa.rbac.secrets-read" and r["outcome"] == "failed"
                  and r["resource"]["name"] == "dev-edit")
@@ -780,13 +887,15 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
     controls = {r["control"] for r in doc["results"]}
     assert {"nsa.rbac.anonymous", "nsa.rbac.authenticated", "nsa.rbac.default-service-account",
             "nsa.rbac.admin-infra-separation"} <= controls
-    assert len(doc["results"]) == 30  # ten controls on three bindings
+    assert len(doc["results"]) == 43  # fourteen controls on three bindings, one on the Role
+    [unused] = [r for r in doc["results"] if r["control"] == "nsa.rbac.unused-roles"]
+    assert unused["outcome"] == "skipped" and "application manifests, not a cluster" in json.dumps(unused)
 
 
 def test_suite_without_bindings_skips_with_reason(pytester: pytest.Pytester) -> None:
     f = pytester.makefile(".yaml", app="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n")
     result = pytester.runpytest("--k8s-manifests", str(f), "-k", "rbac", "-rs")
-    result.assert_outcomes(skipped=10)
+    result.assert_outcomes(skipped=15)
     result.stdout.fnmatch_lines(["*no RoleBinding or ClusterRoleBinding among the inputs: give the RBAC manifests, "
                                  "or scan a live cluster*"])
 
@@ -797,3 +906,66 @@ def test_suite_markers_select_controls(pytester: pytest.Pytester) -> None:
                              "--strict-markers").stdout.str()
     assert "test_nothing_bound_to_anonymous[ClusterRoleBinding/admins]" in out
     assert "test_no_secrets_read" not in out
+
+
+# ----------------------------------------------------------------- roles bound nowhere
+CLUSTER = ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+UNUSED = [
+    # id, objects (the first is the role judged), inventory kwargs, expected, words
+    ("role-bound", [role("r"), rb("b", "r", user("a"))], {"fetched": CLUSTER}, "pass", ""),
+    ("role-unbound", [role("r"), rb("b", "other", user("a"))], {"fetched": CLUSTER}, "fail",
+     "Role shop/r is bound by no RoleBinding in namespace shop: unused"),
+    ("role-bound-in-other-namespace", [role("r"), rb("b", "r", user("a"), namespace="web")], {"fetched": CLUSTER},
+     "fail", "Role shop/r is bound by no RoleBinding"),
+    ("role-name-clash-with-clusterrole", [role("r"), rb("b", "r", user("a"), kind="ClusterRole")],
+     {"fetched": CLUSTER}, "fail", "unused"),
+    ("clusterrole-by-crb", [crole("c"), crb("b", "c", user("a"))], {"fetched": CLUSTER}, "pass", ""),
+    ("clusterrole-by-rolebinding", [crole("c"), rb("b", "c", user("a"), kind="ClusterRole")], {"fetched": CLUSTER},
+     "pass", ""),
+    ("clusterrole-unbound", [crole("c")], {"fetched": CLUSTER}, "fail",
+     "ClusterRole c is bound by no RoleBinding or ClusterRoleBinding in the cluster and aggregated into no other "
+     "ClusterRole"),
+    ("clusterrole-aggregated", [crole("c", labels={"acme/agg": "true"}),
+                                crole("p", selectors=[{"matchLabels": {"acme/agg": "true"}}])],
+     {"fetched": CLUSTER}, "pass", ""),
+    ("clusterrole-aggregated-into-builtin", [crole("c", labels={"rbac.authorization.k8s.io/aggregate-to-view": "true"}),
+                                             rbac.BUILTIN_CLUSTER_ROLES["view"]], {"fetched": CLUSTER}, "pass", ""),
+    ("clusterrole-label-not-selected", [crole("c", labels={"acme/agg": "false"}),
+                                        crole("p", selectors=[{"matchLabels": {"acme/agg": "true"}}])],
+     {"fetched": CLUSTER}, "fail", "unused"),
+    ("builtin-view", [rbac.BUILTIN_CLUSTER_ROLES["view"]], {"fetched": CLUSTER}, "n/a", "default roles"),
+    ("system-role", [role("system:controller:x", namespace="kube-system")], {"fetched": CLUSTER}, "n/a",
+     "default roles"),
+    ("manifests", [role("r")], {}, "undetermined", "application manifests, not a cluster"),
+    ("bindings-forbidden", [role("r")], {"fetched": CLUSTER, "unavailable": {"RoleBinding": "forbidden"}},
+     "undetermined", "RoleBinding: forbidden"),
+    ("crb-forbidden-does-not-matter-for-role", [role("r"), rb("b", "r", user("a"))],
+     {"fetched": CLUSTER, "unavailable": {"ClusterRoleBinding": "forbidden"}}, "pass", ""),
+    ("crb-forbidden-clusterrole", [crole("c")], {"fetched": CLUSTER, "unavailable": {"ClusterRoleBinding": "x"}},
+     "undetermined", "ClusterRoleBinding: x"),
+]
+
+
+@pytest.mark.parametrize(("raws", "kw", "expected", "words"), [u[1:] for u in UNUSED], ids=[u[0] for u in UNUSED])
+def test_unused_roles(raws: list[dict[str, Any]], kw: dict[str, Any], expected: str, words: str) -> None:
+    inv = inv_of(*raws, **kw)
+    first = inv.objects[0]
+    result = rbac.unused_role(first, inv)
+    assert verdict(result) == expected, result
+    if words:
+        assert words in (messages(result) if isinstance(result, list) else result.reason)
+
+
+def test_unused_roles_on_kubectl_output_are_judged() -> None:
+    """Objects read back from an API server (with a uid) are a cluster, even without a live scan."""
+    raws = [{**role("r"), "metadata": {"name": "r", "namespace": "shop", "uid": "1"}},
+            {**crb("b", "view", user("a")), "metadata": {"name": "b", "uid": "2"}}]
+    inv = inv_of(*raws)
+    assert verdict(rbac.unused_role(inv.objects[0], inv)) == "fail"
+
+
+def test_default_cluster_roles_are_all_used_or_defaults() -> None:
+    inv = inv_of(*bootstrap_rbac(), fetched=LIVE_KINDS)
+    verdicts = {o.ref: verdict(rbac.unused_role(o, inv)) for o in inv.of_kind("Role", "ClusterRole")}
+    assert {ref for ref, v in verdicts.items() if v == "fail"} == set()
+    assert verdicts["ClusterRole/kindnet"] == "pass"

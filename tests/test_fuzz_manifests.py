@@ -179,6 +179,43 @@ BASES: dict[str, Callable[[], dict[str, Any]]] = {
                                      "rotateCertificates": True},
     "Service": lambda: {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
                         "spec": {"ports": [{"port": 80, "targetPort": "http"}]}},
+    # policy engines (checks/engines.py)
+    "ClusterPolicy": lambda: {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "pss"},
+                              "spec": {"validationFailureAction": "Enforce", "validationFailureActionOverrides": [
+                                  {"action": "Audit", "namespaces": ["dev-*"]}], "rules": [{
+                                      "name": "baseline",
+                                      "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["shop"],
+                                                                       "namespaceSelector": {"matchLabels": {
+                                                                           "team": "shop"}}}}]},
+                                      "exclude": {"any": [{"resources": {"namespaces": ["kube-system"]}}]},
+                                      "validate": {"failureAction": "Enforce",
+                                                   "podSecurity": {"level": "baseline", "version": "latest"}}}]}},
+    "K8sPSPCapabilities": lambda: {"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sPSPCapabilities",
+                                   "metadata": {"name": "caps"},
+                                   "spec": {"enforcementAction": "deny",
+                                            "match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                                                      "excludedNamespaces": ["kube-system"],
+                                                      "namespaceSelector": {"matchExpressions": [
+                                                          {"key": "team", "operator": "In", "values": ["shop"]}]}},
+                                            "parameters": {"allowedCapabilities": ["NET_BIND_SERVICE"],
+                                                           "requiredDropCapabilities": ["ALL"]}}},
+    "ClusterAdmissionPolicy": lambda: {
+        "apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy", "metadata": {"name": "hostns"},
+        "spec": {"module": "registry://ghcr.io/kubewarden/policies/host-namespaces-psp:v0.1.0", "mode": "protect",
+                 "rules": [{"apiGroups": [""], "resources": ["pods"], "operations": ["CREATE"]}],
+                 "settings": {"allow_host_ipc": False, "allow_host_ports": [{"min": 80, "max": 80}]},
+                 "namespaceSelector": {"matchLabels": {"team": "shop"}}}},
+    "ValidatingAdmissionPolicyBinding": lambda: {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "deny-priv"},
+        "spec": {"policyName": "deny-priv", "validationActions": ["Deny"],
+                 "matchResources": {"namespaceSelector": {"matchLabels": {"team": "shop"}}}}},
+    "ValidatingAdmissionPolicy": lambda: {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "deny-priv"},
+        "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                         "operations": ["CREATE"], "resources": ["pods"]}]},
+                 "validations": [{"expression": "true"}]}},
 }
 
 
@@ -281,7 +318,7 @@ def run_every_check(inv: Inventory) -> list[CheckResult]:
     for w in inv.all_workloads():
         out += [f(w) for f in (pod.host_pid, pod.host_ipc, pod.host_network, pod.host_path_volumes,
                                pod.runtime_socket_mounts, pod.service_account_token,
-                               namespaces.user_workload_in_system_namespace)]
+                               namespaces.user_workload_in_system_namespace, pod.default_namespace)]
         out += [network.workload_isolated(w, inv), org.required_labels(w, policy)]
         for level in pss.LEVELS:
             out += [r for _, r in pss.evaluate(w, level)]
@@ -294,8 +331,9 @@ def run_every_check(inv: Inventory) -> list[CheckResult]:
                                    pod.dangerous_capabilities, pod.capabilities_dropped, pod.host_ports,
                                    pod.seccomp_profile, pod.apparmor_not_weakened, pod.selinux_not_weakened,
                                    pod.cpu_limits, pod.memory_limits, secrets.env_credentials,
-                                   org.image_pinned_or_tagged, org.probes)]
+                                   org.image_pinned_or_tagged, org.probes, pod.cpu_requests, pod.memory_requests)]
             out.append(org.allowed_registry(c, policy))
+            out += [pod.image_digest(c, True), pod.high_run_as_ids(c, 10001)]
     for ns in inv.namespaces(ignore_system_default=True):
         out += [admission.pod_security_enforced(ns, inv)]
         out += [f(ns, inv) for f in (network.network_policy_exists, network.default_deny, network.limit_range_defaults,
@@ -304,7 +342,10 @@ def run_every_check(inv: Inventory) -> list[CheckResult]:
     for b in inv.of_kind("RoleBinding", "ClusterRoleBinding"):
         out += [f(b, inv) for f in (rbac.cluster_admin, rbac.wildcards, rbac.secrets_read, rbac.exec_attach,
                                     rbac.escalate_bind_impersonate, rbac.nodes_proxy, rbac.anonymous,
-                                    rbac.authenticated, rbac.default_service_account, rbac.admin_infra_separation)]
+                                    rbac.authenticated, rbac.default_service_account, rbac.admin_infra_separation,
+                                    rbac.credential_minting, rbac.kube_system_workloads,
+                                    rbac.webhook_configuration_write, rbac.csr_approval)]
+    out += [rbac.unused_role(o, inv) for o in inv.of_kind("Role", "ClusterRole")]
     out += [secrets.configmap_credentials(o) for o in inv.of_kind("ConfigMap")]
     out += [f(o) for o in inv.of_kind("KubeletConfiguration") for f in (
         kubelet.anonymous_auth, kubelet.authorization, kubelet.client_ca, kubelet.read_only_port,

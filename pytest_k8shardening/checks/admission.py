@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Inventory, K8sObject, Namespace, mapping
-from . import CheckResult, Finding, Undetermined
+from . import CheckResult, Finding, Undetermined, engines
 
 __all__ = [
     "ADMISSION_KINDS",
@@ -54,6 +54,15 @@ def pod_security_enforced(ns: Namespace, inv: Inventory | None = None) -> CheckR
     that is not a level fails too: the API server rejects such a Namespace.
     A namespace known only from its objects' ``metadata.namespace`` cannot be
     judged, unless Namespaces were listed from a live cluster.
+
+    Policy engines count too (:mod:`~pytest_k8shardening.checks.engines`):
+    on a cluster input (:attr:`Inventory.is_cluster`), a Kyverno, Gatekeeper
+    or Kubewarden policy that evidently enforces baseline or stricter on
+    every pod of the namespace passes it; one that enforces rules whose
+    effect is not modelled (pattern or CEL rules, a ValidatingAdmissionPolicy
+    bound with Deny), or engine kinds that cannot be read, make it
+    undetermined rather than failed. On application manifests such policies
+    make it undetermined: the manifests do not say what the cluster runs.
     """
     field = f"metadata.labels[{PSA_ENFORCE}]"
     if ns.obj is None:
@@ -70,6 +79,11 @@ def pod_security_enforced(ns: Namespace, inv: Inventory | None = None) -> CheckR
         return []
     others = [f"{k}={labels[k]}" for k in (PSA_PREFIX + "warn", PSA_PREFIX + "audit") if k in labels]
     only = f"; {', '.join(others)} (warn/audit only: nothing is blocked)" if others else ""
+    if inv is not None:
+        decided = _engines_decide(ns, inv)
+        if not isinstance(decided, str):
+            return decided
+        only += decided
     if enforce is None:
         return [Finding(f"namespace {ns.name} has no {PSA_ENFORCE} label, so pods are admitted at the cluster's "
                         f"default level (privileged, unless the API server's AdmissionConfiguration sets "
@@ -78,6 +92,30 @@ def pod_security_enforced(ns: Namespace, inv: Inventory | None = None) -> CheckR
         return [Finding(f"{field}=privileged: no pod is refused{only}", field)]
     return [Finding(f"{field}={enforce!r} is not a Pod Security level ({', '.join(PSA_LEVELS)}); the API server "
                     f"rejects the Namespace{only}", field)]
+
+
+def _engines_decide(ns: Namespace, inv: Inventory) -> CheckResult | str:
+    """What the policy engines decide for ``ns`` when its label enforces nothing: a result, or a finding note."""
+    verdicts, problems = engines.judge(ns, inv)
+    active = [v for v in verdicts if v.state != "inactive"]
+    idle = [v for v in verdicts if v.state == "inactive"]
+    if not inv.is_cluster:
+        if active:
+            return Undetermined(f"namespace {ns.name} has no {PSA_ENFORCE} label enforcing a level, and the inputs "
+                                f"hold policy engine policies ({engines.names(active)}); they are application "
+                                "manifests, not a cluster, so whether the cluster enforces them is not in them: scan "
+                                "the live cluster or a snapshot")
+        return f"; policy engines among the inputs do not enforce here: {engines.names(idle)}" if idle else ""
+    enforcing = [v for v in verdicts if v.state == "enforces"]
+    if enforcing:
+        return []
+    if problems:
+        return Undetermined(f"namespace {ns.name} has no {PSA_ENFORCE} label enforcing a level, and policy engine "
+                            f"policies cannot all be read: {'; '.join(problems)}")
+    if active:
+        return Undetermined(f"namespace {ns.name} has no {PSA_ENFORCE} label enforcing a level; policy engines "
+                            f"enforce rules here whose effect is not modelled: {engines.names(active)}")
+    return f"; policy engines do not enforce here: {engines.names(idle)}" if idle else ""
 
 
 # ------------------------------------------------------------------ image signatures

@@ -9,6 +9,7 @@ Pod Security Standards control, the semantics are the upstream ones
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from ..model import Container, Workload, mapping
@@ -22,13 +23,18 @@ __all__ = [
     "apparmor_not_weakened",
     "capabilities_dropped",
     "cpu_limits",
+    "cpu_requests",
     "dangerous_capabilities",
+    "default_namespace",
+    "high_run_as_ids",
     "host_ipc",
     "host_network",
     "host_path_volumes",
     "host_pid",
     "host_ports",
+    "image_digest",
     "memory_limits",
+    "memory_requests",
     "privileged",
     "read_only_root_filesystem",
     "run_as_non_root",
@@ -456,3 +462,118 @@ def cpu_limits(c: Container) -> CheckResult:
 def memory_limits(c: Container) -> CheckResult:
     """``resources.limits.memory`` must be set (same alternatives as :func:`cpu_limits`)."""
     return _limit(c, "memory")
+
+
+def _request(c: Container, resource: str) -> CheckResult:
+    resources = mapping(c.raw.get("resources"))
+    if mapping(resources.get("requests")).get(resource) not in (None, ""):
+        return []
+    if mapping(resources.get("limits")).get(resource) not in (None, ""):
+        return []  # the API server sets a missing request to the container's limit
+    w = c.workload
+    if mapping(mapping(w.pod_spec.get("resources")).get("requests")).get(resource) not in (None, ""):
+        return []  # pod-level requests reserve for every container
+    inv = w.inventory
+    if inv is not None and w.namespace:
+        for lr in inv.in_namespace("LimitRange", w.namespace, origin=w.obj):
+            for item in mapping(lr.raw.get("spec")).get("limits") or ():
+                item = mapping(item)
+                if item.get("type") != "Container":
+                    continue
+                # LimitRange defaulting: defaultRequest, else default (itself defaulted from max), else min
+                if any(mapping(item.get(k)).get(resource) not in (None, "")
+                       for k in ("defaultRequest", "default", "max", "min")):
+                    return []
+        if why := inv.unavailable("LimitRange"):
+            return Undetermined(f"resources.requests.{resource} is not set, and LimitRanges (which could give a "
+                                f"default) cannot be read: {why}")
+    return [Finding(f"resources.requests.{resource} is not set (nor a {resource} limit it would default to), and "
+                    f"no LimitRange in namespace {w.namespace} gives a default {resource} request",
+                    f"{c.path}.resources.requests.{resource}")]
+
+
+def cpu_requests(c: Container) -> CheckResult:
+    """``resources.requests.cpu`` must be set, or defaulted.
+
+    Defaulted: from the container's own ``limits.cpu`` (the API server copies a
+    limit into a missing request), a pod-level ``spec.resources.requests.cpu``,
+    or a LimitRange of type Container in the namespace with ``defaultRequest``,
+    ``default``, ``max`` or ``min`` for cpu (each gives a default request
+    through the LimitRange's own defaulting).
+    """
+    return _request(c, "cpu")
+
+
+def memory_requests(c: Container) -> CheckResult:
+    """``resources.requests.memory`` must be set, or defaulted (as :func:`cpu_requests`)."""
+    return _request(c, "memory")
+
+
+# --------------------------------------------------------------- namespaces and images
+def default_namespace(w: Workload) -> CheckResult:
+    """The workload must not run in the ``default`` namespace.
+
+    Field: ``metadata.namespace``. ``default`` fails. A manifest without a
+    namespace goes wherever it is applied (kubectl's context namespace,
+    ``default`` unless set; Helm's release namespace): undetermined.
+    """
+    if not w.obj.metadata.get("namespace"):
+        return Undetermined("the manifest sets no metadata.namespace: it runs in whatever namespace it is applied "
+                            "to (kubectl's context namespace, default unless set; Helm's release namespace)")
+    if w.namespace == "default":
+        return [Finding(f"{w.describe()} runs in namespace default, which every user and tool falls back to: no "
+                        "namespace of its own for its RBAC, network policies, quotas and Pod Security level",
+                        "metadata.namespace")]
+    return []
+
+
+#: ``algorithm:encoded``, the digest of a content-addressed reference (OCI image spec digest grammar).
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+def image_digest(c: Container, required: bool) -> CheckResult:
+    """The image must be referenced by digest (``image@sha256:...``), when ``k8s_require_image_digest`` is on.
+
+    A tag can be moved to other content at any time; only a digest names the
+    image that was scanned and signed. ``name:tag@sha256:...`` counts (the
+    digest wins). Off by default: not applicable then.
+    """
+    if not required:
+        return NotApplicable("k8s_require_image_digest is off (set it to true in the ini file to require digests)")
+    image = c.image
+    if not image:
+        return [Finding("the container names no image", f"{c.path}.image")]
+    digest = c.image_ref.digest
+    if digest is None:
+        return [Finding(f"image {image!r} is referenced by tag, not by digest: the registry may serve other "
+                        "content under the same name", f"{c.path}.image")]
+    if not _DIGEST.fullmatch(digest):
+        return [Finding(f"image {image!r}: {digest!r} is not a digest (algorithm:hex, e.g. sha256:<64 hex>), so "
+                        "the image cannot be pulled by it", f"{c.path}.image")]
+    return []
+
+
+def high_run_as_ids(c: Container, minimum: int) -> CheckResult:
+    """The effective ``runAsUser`` and ``runAsGroup`` must be at least ``minimum`` (ini ``k8s_min_run_as_id``).
+
+    IDs below the range the host uses (10000 and below on most
+    distributions) may match a host user or group, which matters once a
+    process escapes the container. Fields: ``securityContext.runAsUser`` and
+    ``runAsGroup``, container level first, then pod level; an unset value
+    fails (the image decides, and most images use low IDs). ``minimum`` 0
+    (the default) turns the control off: not applicable.
+    """
+    if minimum <= 0:
+        return NotApplicable("k8s_min_run_as_id is 0 (off); set it, e.g. to 10001, to require high UIDs and GIDs")
+    if na := _windows(c):
+        return na
+    findings = []
+    for key, what in (("runAsUser", "UID"), ("runAsGroup", "GID")):
+        s = c.setting(key)
+        if not s.is_set:
+            findings.append(Finding(f"{key} is not set at container or pod level, so the image's {what} is used "
+                                    f"(k8s_min_run_as_id requires {minimum} or above)",
+                                    f"{c.path}.securityContext.{key}"))
+        elif not isinstance(s.value, int) or isinstance(s.value, bool) or s.value < minimum:
+            findings.append(Finding(f"{s.describe()} is below k8s_min_run_as_id ({minimum})", s.path))
+    return findings

@@ -97,14 +97,19 @@ __all__ = [
     "anonymous",
     "authenticated",
     "cluster_admin",
+    "credential_minting",
+    "csr_approval",
     "default_service_account",
     "escalate_bind_impersonate",
     "exec_attach",
+    "kube_system_workloads",
     "nodes_proxy",
     "resolve",
     "secrets_read",
     "selector_matches",
     "system_subject",
+    "unused_role",
+    "webhook_configuration_write",
     "wildcards",
 ]
 
@@ -856,6 +861,219 @@ def nodes_proxy(binding: K8sObject, inventory: Inventory) -> CheckResult:
                  "and commands in containers)", rules)]
 
     return _privilege(binding, inventory, find)
+
+
+def _named(rules: list[Rule]) -> str:
+    """`` named a, b`` when every rule is limited by resourceNames, else ``""``."""
+    if rules and all(r.resource_names for r in rules):
+        return " named " + ", ".join(sorted({n for r in rules for n in r.resource_names}))
+    return ""
+
+
+def credential_minting(binding: K8sObject, inventory: Inventory) -> CheckResult:
+    """No subject outside the system may create Secrets or ServiceAccount tokens.
+
+    ``create`` on ``secrets`` mints a credential: a Secret of type
+    ``kubernetes.io/service-account-token`` naming any ServiceAccount of the
+    namespace is filled with a token for it by the token controller, which
+    never expires. ``create`` on ``serviceaccounts/token`` (the TokenRequest
+    API) returns a token for any ServiceAccount of the namespace (for named
+    ones when the rule has resourceNames, reported with the names). Either
+    way the subject acts as the most privileged ServiceAccount it can reach.
+    A rule with resourceNames never allows creating a Secret (the name is not
+    known when the request is authorized).
+    """
+    def find(b: Binding) -> list[Hit]:
+        hits: list[Hit] = []
+        secrets = b.grants("create", "", "secrets")
+        if secrets:
+            text = (f"can create Secrets {b.scope()}, including ServiceAccount token Secrets that the token "
+                    "controller fills with a non-expiring token for any ServiceAccount there")
+            hits.append((text, secrets))
+        tokens = b.grants("create", "", "serviceaccounts/token", named=True)
+        if tokens:
+            whose = f"ServiceAccounts{_named(tokens)}" if _named(tokens) else "any ServiceAccount"
+            hits.append((f"can create serviceaccounts/token {b.scope()} (a token for {whose})", tokens))
+        return hits
+
+    return _privilege(binding, inventory, find)
+
+
+#: Workload resources whose pods run with a ServiceAccount of the namespace: (apiGroup, resource).
+_WORKLOAD_RESOURCES: tuple[tuple[str, str], ...] = (
+    ("", "pods"), ("", "replicationcontrollers"), ("apps", "deployments"), ("apps", "daemonsets"),
+    ("apps", "statefulsets"), ("apps", "replicasets"), ("batch", "jobs"), ("batch", "cronjobs"),
+)
+_WORKLOAD_VERBS = ("create", "update", "patch")
+
+
+def kube_system_workloads(binding: K8sObject, inventory: Inventory) -> CheckResult:
+    """No subject outside the system may create, update or patch workloads in kube-system.
+
+    A pod in kube-system can run as any ServiceAccount there (the
+    controllers' accounts included, several of which may create tokens or
+    read every Secret), and mount their tokens: managing pods, deployments,
+    daemonsets, statefulsets, replicasets, replicationcontrollers, jobs or
+    cronjobs there is a path to those permissions. Reached through a
+    RoleBinding in kube-system or any ClusterRoleBinding; a RoleBinding in
+    another namespace passes. Rules limited to named objects are reported
+    with the names (updating a named Deployment still changes its pods).
+    """
+    def find(b: Binding) -> list[Hit]:
+        if not b.cluster_wide and b.obj.namespace != "kube-system":
+            return []
+        by_verb: dict[str, list[str]] = {}
+        rules: list[Rule] = []
+        for verb in _WORKLOAD_VERBS:
+            for group, resource in _WORKLOAD_RESOURCES:
+                found = b.grants(verb, group, resource, named=verb != "create")
+                if found:
+                    by_verb.setdefault(verb, []).append(resource + _named(found))
+                    rules += found
+        if not by_verb:
+            return []
+        what = "; ".join(f"{verb} {', '.join(res)}" for verb, res in by_verb.items())
+        where = "in every namespace, kube-system included" if b.cluster_wide else "in namespace kube-system"
+        text = (f"can {what} {where} (pods there can run as, and mount the tokens of, the cluster components' "
+                "ServiceAccounts)")
+        return [(text, rules)]
+
+    return _privilege(binding, inventory, find)
+
+
+_ADMISSION_GROUP = "admissionregistration.k8s.io"
+_WEBHOOK_RESOURCES = ("validatingwebhookconfigurations", "mutatingwebhookconfigurations")
+_WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def webhook_configuration_write(binding: K8sObject, inventory: Inventory) -> CheckResult:
+    """No subject outside the system may write admission webhook configurations.
+
+    Validating and mutating webhooks are where policy engines, image
+    verifiers and Pod Security extensions sit: whoever may update or patch
+    (or create, delete) their configurations can turn them off, narrow what
+    they see, or point a mutating webhook at a server of their own that
+    rewrites every pod. Cluster-scoped: only a ClusterRoleBinding grants it.
+    Rules limited to named configurations are reported with the names.
+    """
+    def find(b: Binding) -> list[Hit]:
+        by_verb: dict[str, list[str]] = {}
+        rules: list[Rule] = []
+        for verb in _WRITE_VERBS:
+            for resource in _WEBHOOK_RESOURCES:
+                found = b.grants(verb, _ADMISSION_GROUP, resource, cluster_scoped=True, named=verb != "create")
+                if found:
+                    by_verb.setdefault(verb, []).append(resource + _named(found))
+                    rules += found
+        if not by_verb:
+            return []
+        what = "; ".join(f"{verb} {', '.join(res)}" for verb, res in by_verb.items())
+        return [(f"can {what} (the admission webhooks that enforce the cluster's policies)", rules)]
+
+    return _privilege(binding, inventory, find)
+
+
+_CSR_GROUP = "certificates.k8s.io"
+
+
+def csr_approval(binding: K8sObject, inventory: Inventory) -> CheckResult:
+    """No subject outside the system may approve certificate signing requests.
+
+    Approving a CSR takes ``update`` (or ``patch``) on
+    ``certificatesigningrequests/approval`` and ``approve`` on the
+    ``signers`` resource of the CSR's signer (resourceNames are signer names,
+    such as ``kubernetes.io/kube-apiserver-client``, or ``kubernetes.io/*``).
+    Together they mint a client certificate for any user or group, such as
+    ``system:masters``. Fails only when one binding grants both (the signers
+    are named); one half alone is reported by no finding. Cluster-scoped: only
+    a ClusterRoleBinding grants it.
+    """
+    def find(b: Binding) -> list[Hit]:
+        approval = [r for v in ("update", "patch")
+                    for r in b.grants(v, _CSR_GROUP, "certificatesigningrequests/approval", cluster_scoped=True,
+                                      named=True)]
+        signers = b.grants("approve", _CSR_GROUP, "signers", cluster_scoped=True, named=True)
+        if not approval or not signers:
+            return []
+        which = f"signers{_named(signers)}" if _named(signers) else "every signer"
+        text = (f"can approve certificate signing requests for {which} (update certificatesigningrequests/"
+                "approval and approve signers): client certificates for any identity")
+        return [(text, approval + signers)]
+
+    return _privilege(binding, inventory, find)
+
+
+def _bootstrap_role(role: K8sObject) -> bool:
+    """A role of Kubernetes' bootstrap policy (the API server re-creates it) or a component's ``system:`` role."""
+    labels = role.labels
+    return (labels.get("kubernetes.io/bootstrapping") == "rbac-defaults" or role.name.startswith("system:")
+            or (role.kind == "ClusterRole" and role.name in BUILTIN_CLUSTER_ROLES))
+
+
+_USES: weakref.WeakKeyDictionary[Inventory, tuple[int, set[tuple[str, str | None, str]],
+                                                  list[tuple[str, list[Any]]]]] = weakref.WeakKeyDictionary()
+
+
+def _role_uses(inv: Inventory) -> tuple[set[tuple[str, str | None, str]], list[tuple[str, list[Any]]]]:
+    """Roles named by a binding ((kind, namespace of a Role, name)), and the aggregating ClusterRoles' selectors."""
+    inv.ensure("RoleBinding", "ClusterRoleBinding", "ClusterRole")
+    stamp = len(inv.objects)
+    cached = _USES.get(inv)
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    bindings = inv.of_kind("RoleBinding", "ClusterRoleBinding")
+    roles = inv.of_kind("ClusterRole")
+    refs: set[tuple[str, str | None, str]] = set()
+    for b in bindings:
+        ref = mapping(b.raw.get("roleRef"))
+        kind, name = ref.get("kind"), ref.get("name")
+        if kind in ("Role", "ClusterRole") and isinstance(name, str):
+            refs.add((kind, b.namespace if kind == "Role" and b.kind == "RoleBinding" else None, name))
+    aggregators = []
+    for parent in roles:
+        selectors = mapping(parent.raw.get("aggregationRule")).get("clusterRoleSelectors")
+        if isinstance(selectors, list) and selectors:
+            aggregators.append((parent.name, selectors))
+    _USES[inv] = (stamp, refs, aggregators)
+    return refs, aggregators
+
+
+def unused_role(role: K8sObject, inventory: Inventory) -> CheckResult:
+    """A Role or ClusterRole that no binding refers to is listed (information).
+
+    Unused roles are least-privilege debt: permissions that nobody reviews
+    and that a later binding (or ``bind`` permission) hands out unseen. A
+    Role is used when a RoleBinding of its namespace names it; a ClusterRole
+    when any binding names it, or when its labels match an aggregationRule
+    of another ClusterRole (it feeds that role). Kubernetes' own default
+    roles (label ``kubernetes.io/bootstrapping=rbac-defaults``, names
+    ``system:...``, admin/edit/view) are not applicable. A cluster-level
+    control: on application manifests it is undetermined (a binding may live
+    elsewhere in the cluster), and so when bindings cannot be read.
+    """
+    if role.kind not in ("Role", "ClusterRole"):
+        return NotApplicable(f"{role.kind} is not a role")
+    if _bootstrap_role(role):
+        return NotApplicable(f"{role.kind} {role.name} is one of Kubernetes' default roles, kept by the API server")
+    if not inventory.is_cluster:
+        return Undetermined("the inputs are application manifests, not a cluster: a binding elsewhere in the cluster "
+                            f"may refer to {role.kind} {role.name}")
+    kinds = ("RoleBinding",) if role.kind == "Role" else ("RoleBinding", "ClusterRoleBinding")
+    unreadable = {k: why for k in kinds if (why := inventory.unavailable(k))}
+    if unreadable:
+        return Undetermined("bindings cannot all be read: " + "; ".join(f"{k}: {w}" for k, w in unreadable.items()))
+    refs, aggregators = _role_uses(inventory)
+    if (role.kind, role.namespace if role.kind == "Role" else None, role.name) in refs:
+        return []
+    if role.kind == "ClusterRole":
+        for parent, selectors in aggregators:
+            if parent != role.name and any(selector_matches(s, role.labels) for s in selectors):
+                return []
+    where = f"namespace {role.namespace}" if role.kind == "Role" else "the cluster"
+    name = f"{role.namespace}/{role.name}" if role.kind == "Role" else role.name
+    return [Finding(f"{role.kind} {name} is bound by no {' or '.join(kinds)} in {where}"
+                    + ("" if role.kind == "Role" else " and aggregated into no other ClusterRole")
+                    + ": unused (delete it, or bind it where it is needed)", None)]
 
 
 # ----------------------------------------------------------------- public grants

@@ -17,7 +17,8 @@ UPGRADES = "Upgrading and application security practices"
     references={"kubescape": ["C-0192", "C-0193", "C-0194", "C-0195", "C-0202", "C-0203", "C-0204"],
                 "cis": ["5.2.1"]},
     remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or baseline where a "
-                "workload needs it).",
+                "workload needs it), or enforce the level with a policy engine (Kyverno podSecurity in Enforce "
+                "mode, Gatekeeper PSP constraints with enforcementAction deny).",
 )
 def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory) -> None:
     """Checking manifests catches mistakes; only admission enforcement stops a privileged pod from being created.
@@ -32,6 +33,17 @@ def test_pod_security_enforced(k8s_namespace: Namespace, k8s_cluster: Inventory)
     enforce label is baseline or restricted, as this test does; Kubescape
     also passes every namespace once any namespaced admission webhook exists.
     The CIS numbers stay on the pod checks, where Trivy maps them.
+
+    Policy engines count as the technical control on a cluster input: a
+    Kyverno podSecurity rule in Enforce mode, a set of Gatekeeper PSP
+    constraints in deny mode, or Kubewarden policies in protect mode that
+    match every pod of the namespace and cover baseline or stricter pass it.
+    Engine rules whose effect is not modelled (Kyverno patterns or CEL, a
+    ValidatingAdmissionPolicy bound with Deny) or engine kinds that cannot
+    be read skip it, naming the policy; audit, dry-run, warn and monitor
+    modes block nothing and fail. CIS 5.2.1 reads the namespace label only,
+    so it fails namespaces an engine protects; Kubescape passes them, and
+    every other namespace, as soon as any admission webhook exists.
     """
     assert_compliant(admission.pod_security_enforced(k8s_namespace, k8s_cluster))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_k8shardening import Container, Workload, assert_compliant, control
+from pytest_k8shardening.options import Settings
 from pytest_k8shardening.checks import pod
 
 SECTION = "Kubernetes Pod security"
@@ -304,3 +305,89 @@ def test_memory_limits(k8s_container: Container) -> None:
     A LimitRange default in the namespace, or a pod-level limit, counts.
     """
     assert_compliant(pod.memory_limits(k8s_container))
+
+
+@control(
+    "nsa.pod.cpu-requests", title="Containers have CPU requests", severity="low",
+    category="pod_security", frameworks=["nsa"], guide="Network separation and hardening: resource policies",
+    references={"kubescape": ["C-0268"], "trivy": ["KSV-0015"]},
+    remediation="Set resources.requests.cpu on every container, or a LimitRange with a default CPU request.",
+)
+@pytest.mark.k8s_select(container_types=["container", "initContainer"])
+def test_cpu_requests(k8s_container: Container) -> None:
+    """Without a CPU request the scheduler places the pod blind, and the node is overcommitted under load.
+
+    Counts as set: the container's CPU limit (the API server copies it into
+    a missing request), a pod-level request, or a LimitRange of type
+    Container giving a default. Kubescape C-0268 and Trivy KSV-0015 read
+    the container's own field only, so they fail where a limit or a
+    LimitRange supplies the request.
+    """
+    assert_compliant(pod.cpu_requests(k8s_container))
+
+
+@control(
+    "nsa.pod.memory-requests", title="Containers have memory requests", severity="low",
+    category="pod_security", frameworks=["nsa"], guide="Network separation and hardening: resource policies",
+    references={"kubescape": ["C-0269"], "trivy": ["KSV-0016"]},
+    remediation="Set resources.requests.memory on every container, or a LimitRange with a default memory request.",
+)
+@pytest.mark.k8s_select(container_types=["container", "initContainer"])
+def test_memory_requests(k8s_container: Container) -> None:
+    """Pods without memory requests are the first evicted, and let the node be overcommitted.
+
+    Same alternatives as nsa.pod.cpu-requests; Kubescape C-0269 and Trivy
+    KSV-0016 read the container's own field only.
+    """
+    assert_compliant(pod.memory_requests(k8s_container))
+
+
+@control(
+    "nsa.pod.default-namespace", title="Workloads do not run in the default namespace", severity="low",
+    category="network", frameworks=["nsa"], guide="Network separation and hardening: namespaces",
+    references={"kubescape": ["C-0061"], "trivy": ["KSV-0110"]},
+    remediation="Create a namespace for the application and set metadata.namespace (or deploy with -n).",
+)
+def test_not_in_default_namespace(k8s_workload: Workload) -> None:
+    """Namespaces separate teams and applications; default is shared by everyone who forgot to choose one.
+
+    Fails metadata.namespace: default. A manifest without a namespace goes
+    wherever it is applied, and is skipped saying so (Trivy KSV-0110 passes
+    it; Kubescape C-0061 reads the namespace as given).
+    """
+    assert_compliant(pod.default_namespace(k8s_workload))
+
+
+@control(
+    "nsa.pod.image-digest", title="Images are pinned by digest (option k8s_require_image_digest)", severity="low",
+    category="images", frameworks=["nsa"], guide=f"{SECTION}: build secure container images",
+    remediation="Reference the image as name@sha256:<digest> (the tag may stay before it); let the pipeline "
+                "resolve tags to digests.",
+)
+def test_image_digest(k8s_container: Container, k8s_settings: Settings) -> None:
+    """The image that was scanned and signed is only the one that runs if it is named by its digest.
+
+    Off by default (skipped as not applicable): turn it on with the ini
+    option k8s_require_image_digest = true. Init and ephemeral containers
+    are checked too. Kubescape and Trivy have no digest control (Trivy
+    KSV-0013 only rejects the latest tag).
+    """
+    assert_compliant(pod.image_digest(k8s_container, k8s_settings.require_image_digest))
+
+
+@control(
+    "nsa.pod.high-run-as-ids", title="Containers run with high UIDs and GIDs (option k8s_min_run_as_id)",
+    severity="low", category="pod_security", frameworks=["nsa"], guide=f"{SECTION}: non-root containers",
+    references={"trivy": ["KSV-0020", "KSV-0021"]},
+    remediation="Set securityContext.runAsUser and runAsGroup (pod or container level) to IDs at or above "
+                "k8s_min_run_as_id, and build the image with such a USER.",
+)
+def test_high_run_as_ids(k8s_container: Container, k8s_settings: Settings) -> None:
+    """A UID or GID the host also uses gives an escaped process that user's or group's files on the node.
+
+    Off by default (skipped as not applicable): set the ini option
+    k8s_min_run_as_id, e.g. to 10001, which is what Trivy KSV-0020 (UID) and
+    KSV-0021 (GID) require (they fail 10000 and below). Container level
+    wins over pod level; an unset value fails, as in Trivy.
+    """
+    assert_compliant(pod.high_run_as_ids(k8s_container, k8s_settings.min_run_as_id))

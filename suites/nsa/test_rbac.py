@@ -3,7 +3,8 @@
 One test per recommendation, each run once per RoleBinding and
 ClusterRoleBinding (``shop/RoleBinding/dev-edit``, ``ClusterRoleBinding/admins``),
 so a finding names the subject, the binding and the role, and the rules of
-the role that give the permission. The model (role resolution, aggregated
+the role that give the permission; the unused-roles listing runs once per
+Role and ClusterRole. The model (role resolution, aggregated
 ClusterRoles, subject matching, the authorizer's rule matching) and the
 exemptions for the cluster's own identities are in
 :mod:`pytest_k8shardening.checks.rbac`.
@@ -219,3 +220,103 @@ def test_workloads_without_admin_rights(k8s_object: K8sObject, k8s_cluster: Inve
     control; both report the binding only as an administrative role.
     """
     assert_compliant(rbac.admin_infra_separation(k8s_object, k8s_cluster))
+
+
+@control(
+    "nsa.rbac.credential-minting", title="No creating Secrets or ServiceAccount tokens", severity="high",
+    category="authn_authz", frameworks=["nsa"], guide=f"{SECTION}: RBAC least privilege (service account tokens)",
+    references={"kubescape": ["C-0282"], "cis": ["5.1.13"]},
+    remediation="Remove create on secrets and on serviceaccounts/token; let workloads get their tokens from the "
+                "kubelet (projected volumes) and deliver Secrets through the deployment pipeline.",
+)
+@BINDINGS
+def test_no_credential_minting(k8s_object: K8sObject, k8s_cluster: Inventory) -> None:
+    """Creating a ServiceAccount token, or a token Secret, is acting as that ServiceAccount.
+
+    Fails create on serviceaccounts/token (CIS 5.1.13, Kubescape C-0282
+    read the same rule) and create on secrets: a Secret of type
+    kubernetes.io/service-account-token is filled with a non-expiring token
+    for any ServiceAccount of the namespace. The built-in edit and admin
+    roles hold both, so bindings to them fail. CIS and Kubescape do not
+    count create on secrets here; Trivy's Kubernetes checks have no
+    counterpart it runs on manifests.
+    """
+    assert_compliant(rbac.credential_minting(k8s_object, k8s_cluster))
+
+
+@control(
+    "nsa.rbac.kube-system-workloads", title="No managing workloads in kube-system", severity="high",
+    category="authn_authz", frameworks=["nsa"], guide=f"{SECTION}: RBAC least privilege (system namespaces)",
+    remediation="Grant create/update/patch on pods and workload resources through RoleBindings in the "
+                "application's own namespaces, not through a ClusterRoleBinding or in kube-system.",
+)
+@BINDINGS
+def test_no_kube_system_workloads(k8s_object: K8sObject, k8s_cluster: Inventory) -> None:
+    """A pod in kube-system can run as, and mount the token of, any cluster component's ServiceAccount.
+
+    Fails create, update or patch on pods, deployments, daemonsets,
+    statefulsets, replicasets, replicationcontrollers, jobs or cronjobs
+    reaching kube-system: a RoleBinding there or any ClusterRoleBinding.
+    Kubescape C-0188 / CIS 5.1.4 (create pods anywhere) and Trivy KSV-0048
+    (manage workloads anywhere) are broader and are not cited.
+    """
+    assert_compliant(rbac.kube_system_workloads(k8s_object, k8s_cluster))
+
+
+@control(
+    "nsa.rbac.webhook-configurations", title="No writing admission webhook configurations", severity="high",
+    category="authn_authz", frameworks=["nsa"], guide=f"{SECTION}: RBAC least privilege (admission control)",
+    references={"kubescape": ["C-0281"], "cis": ["5.1.12"]},
+    remediation="Remove create/update/patch/delete on validatingwebhookconfigurations and "
+                "mutatingwebhookconfigurations; keep them to the installer's identity.",
+)
+@BINDINGS
+def test_no_webhook_configuration_writes(k8s_object: K8sObject, k8s_cluster: Inventory) -> None:
+    """Whoever may change the admission webhooks can switch off the cluster's policies, or rewrite every pod.
+
+    Fails create, update, patch or delete on (validating|mutating)
+    webhookconfigurations through a ClusterRoleBinding, naming the
+    configurations when resourceNames limit the rule. Tools that patch
+    their own webhook's caBundle (cert-manager's cainjector) fail here, as
+    they do in CIS 5.1.12, which is a manual review item; waive them.
+    """
+    assert_compliant(rbac.webhook_configuration_write(k8s_object, k8s_cluster))
+
+
+@control(
+    "nsa.rbac.csr-approval", title="No approving certificate signing requests", severity="high",
+    category="authn_authz", frameworks=["nsa"], guide=f"{SECTION}: RBAC least privilege (certificates)",
+    references={"kubescape": ["C-0280"], "cis": ["5.1.11"]},
+    remediation="Remove update on certificatesigningrequests/approval and approve on signers; leave approval to "
+                "the controller manager's approver, or limit signers to a custom signer name.",
+)
+@BINDINGS
+def test_no_csr_approval(k8s_object: K8sObject, k8s_cluster: Inventory) -> None:
+    """Approving a CSR mints a client certificate for any identity, system:masters included.
+
+    Fails when one binding grants both update (or patch) on
+    certificatesigningrequests/approval and approve on signers, as the API
+    server requires both. CIS 5.1.11 and Kubescape C-0280 read the approval
+    subresource; the signers half is what makes it an approval.
+    """
+    assert_compliant(rbac.csr_approval(k8s_object, k8s_cluster))
+
+
+@control(
+    "nsa.rbac.unused-roles", title="Roles are bound somewhere (unused roles listed)", severity="info",
+    category="authn_authz", frameworks=["nsa"], guide=f"{SECTION}: audit RBAC periodically",
+    remediation="Delete roles nobody uses, or bind them where they are needed.",
+)
+@pytest.mark.k8s_select(
+    kinds=["Role", "ClusterRole"], include_system=True,
+    empty_reason="no Role or ClusterRole among the inputs: give the RBAC manifests, or scan a live cluster")
+def test_roles_are_used(k8s_object: K8sObject, k8s_cluster: Inventory) -> None:
+    """The guide asks for RBAC to be audited periodically; a role no binding uses is permission nobody reviews.
+
+    Information only. A ClusterRole aggregated into another counts as
+    used; Kubernetes' default roles are not applicable. Judged on a cluster
+    (live, snapshot, kubectl get output): on application manifests a
+    binding may live elsewhere, and the test is skipped saying so.
+    Kubescape and Trivy have no such control.
+    """
+    assert_compliant(rbac.unused_role(k8s_object, k8s_cluster))

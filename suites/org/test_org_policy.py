@@ -46,7 +46,7 @@ def test_required_labels(k8s_workload: Workload, k8s_policy: OrgPolicy) -> None:
 @control(
     "org.reliability.probes", title="Long-running containers have readiness and liveness probes",
     severity="low", category="reliability", frameworks=["org"], guide="organization policy: availability",
-    references={"kubescape": ["C-0018", "C-0056"], "trivy": ["KSV-0015"]},
+    references={"kubescape": ["C-0018", "C-0056"]},
     remediation="Add readinessProbe and livenessProbe to the container.",
 )
 @pytest.mark.k8s_select(container_types=["container"], kinds=["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",

@@ -413,3 +413,83 @@ def test_live_pods_are_checked_on_their_owner_only_when_they_are_its_pods(
     refused = {r["id"]: r["reason"] for r in target["owner_refused"]}
     assert "differs from the template of its owner ReplicaSet shop-5d4" in refused["open-ns/Pod/shop-5d4-miner"]
     assert "checked on their owners (pod spec matches the owner's template): 1 Pod" in proc.stdout
+
+
+KYVERNO_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "clusterpolicies.kyverno.io"},
+    "spec": {"group": "kyverno.io", "scope": "Cluster",
+             "names": {"plural": "clusterpolicies", "singular": "clusterpolicy", "kind": "ClusterPolicy"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                 "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+KYVERNO_POLICY = {
+    "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "podsec-baseline"},
+    "spec": {"validationFailureAction": "Enforce", "rules": [{
+        "name": "baseline", "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["open-ns"]}}]},
+        "validate": {"podSecurity": {"level": "baseline", "version": "latest"}}}]}}
+
+
+@pytest.fixture
+def kyverno_installed(cluster: ControlPlane, admin: Any) -> Iterator[None]:
+    """Kyverno's ClusterPolicy kind served by the API server (its CRD only: no engine runs), one policy in it."""
+    import time
+
+    from kubernetes import client
+
+    ext = client.ApiextensionsV1Api(admin)
+    ext.create_custom_resource_definition(KYVERNO_CRD)
+    try:
+        for _ in range(100):
+            conditions = ext.read_custom_resource_definition("clusterpolicies.kyverno.io").status.conditions or []
+            if any(c.type == "Established" and c.status == "True" for c in conditions):
+                break
+            time.sleep(0.1)
+        for _ in range(50):  # discovery catches up with the new group
+            try:
+                client.CustomObjectsApi(admin).create_cluster_custom_object("kyverno.io", "v1", "clusterpolicies",
+                                                                          KYVERNO_POLICY)
+                break
+            except client.exceptions.ApiException:
+                time.sleep(0.2)
+        yield
+    finally:
+        ext.delete_custom_resource_definition("clusterpolicies.kyverno.io")
+        for _ in range(150):  # deletion is asynchronous: wait until the next test could create it again
+            try:
+                ext.read_custom_resource_definition("clusterpolicies.kyverno.io")
+            except client.exceptions.ApiException as exc:
+                if exc.status == 404:
+                    break
+                raise
+            time.sleep(0.2)
+
+
+def test_policy_engine_kinds_read_live(full_access: None, cluster: ControlPlane, tmp_path: Path) -> None:
+    """Without Kyverno the kind is not served: no engine, open-ns fails (see the next test)."""
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-k", "pod_security_enforced"],
+                           tmp_path)
+    assert doc is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert doc["summary"]["target"]["unavailable"] == {}
+    assert _by(doc, "nsa.admission.pod-security-enforced", "open-ns")["outcome"] == "failed"
+    assert _by(doc, "nsa.admission.pod-security-enforced", "restricted-ns")["outcome"] == "passed"
+
+
+def test_kyverno_policy_enforces_pod_security_live(kyverno_installed: None, full_access: None,
+                                                   cluster: ControlPlane, tmp_path: Path) -> None:
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-k", "pod_security_enforced"],
+                           tmp_path)
+    assert doc is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert doc["summary"]["target"]["unavailable"] == {}
+    assert _by(doc, "nsa.admission.pod-security-enforced", "open-ns")["outcome"] == "passed"
+    # another namespace without a label is not matched by the policy: it still fails, saying so
+    default = _by(doc, "nsa.admission.pod-security-enforced", "default")
+    assert default["outcome"] == "failed" and "its namespaces do not include default" in json.dumps(default)
+
+
+def test_unreadable_kyverno_policies_are_undetermined_live(kyverno_installed: None, partial_access: None,
+                                                           cluster: ControlPlane, tmp_path: Path) -> None:
+    proc, doc = run_plugin(["--k8s-kubeconfig", str(cluster.scanner_kubeconfig), "-k", "pod_security_enforced"],
+                           tmp_path)
+    assert doc is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = _by(doc, "nsa.admission.pod-security-enforced", "open-ns")
+    assert result["outcome"] == "skipped" and "ClusterPolicy.kyverno.io cannot be read" in json.dumps(result)
