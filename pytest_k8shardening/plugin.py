@@ -238,6 +238,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             ctrl = (results.item_info(item) or {}).get("control") or {}
             report.k8s_batch = results.ResultBatch.encode(report.nodeid, ctrl, sub, session.resource_for,
                                                            session.resource_json)
+    if report.when == "call":
+        # JUnit: one property per finding, in the findings' order (pytest writes the teardown report's
+        # properties, which are copied from the item's).
+        for finding in getattr(report, "k8s_findings", None) or ():
+            item.user_properties.append(("k8s_finding_references", results.references_text(finding["references"])))
     k8s = getattr(report, "k8s", None)
     if k8s is None:
         return report

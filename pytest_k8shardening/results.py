@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from .checks import REFERENCE_KEYS
 from .controls import SEVERITIES, Control, NonCompliant
 from .grouping import GroupFailed, error_message, is_finding, render_group_failure
 from .waivers import Waiver
@@ -145,7 +146,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         return
     if isinstance(exc, NonCompliant):
         text = render_failure(item, exc)
-        report.k8s_findings = [f.as_dict() for f in exc.findings]  # type: ignore[attr-defined]
+        report.k8s_findings = finding_references(  # type: ignore[attr-defined]
+            [f.as_dict() for f in exc.findings], control_fields(info["control"] or {})[5])
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
         if waivers and info["control"] and report.when == "call":
             text += _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())
@@ -370,10 +372,37 @@ def control_fields(ctrl: dict[str, Any]) -> tuple[Any, ...]:
             ctrl.get("frameworks", []), references, ctrl.get("remediation"))
 
 
+_OWN_KEYS = frozenset(REFERENCE_KEYS)
+
+
+def finding_references(findings: list[dict[str, Any]], references: dict[str, Any]) -> list[dict[str, Any]]:
+    """``findings`` with their references resolved: the finding's own ids, else the control's.
+
+    Own ids replace the control's ``kubescape``, ``trivy`` and ``cis`` lists; the other keys (``pss``,
+    ``not_counterparts``) are the control's. A finding without own ids shares the control's
+    references, so every ``findings[].references`` is shaped like the result's ``references``.
+    """
+    out = []
+    for f in findings:
+        own = f.get("references")
+        if own is None:
+            f = {**f, "references": references}
+        elif own.keys() == _OWN_KEYS:  # a finding's own ids, not yet resolved (resolving twice is a no-op)
+            f = {**f, "references": {**references, **own}}
+        out.append(f)
+    return out
+
+
+def references_text(references: dict[str, Any]) -> str:
+    """A finding's upstream ids on one line: ``kubescape:C-0130 trivy:KCV-0019 cis:1.2.16`` (JUnit)."""
+    return " ".join(f"{key}:{ref}" for key in REFERENCE_KEYS for ref in references.get(key) or ())
+
+
 def make_entry(nodeid: str, fields: tuple[Any, ...], resource: dict[str, Any] | None, outcome: str,
                message: str | None, findings: list[dict[str, Any]], waiver: str | None) -> dict[str, Any]:
     """One result entry: the JSON results' schema."""
     control, title, severity, category, frameworks, references, remediation = fields
+    findings = finding_references(findings, references)
     entry = {
         "nodeid": nodeid,
         "control": control,
@@ -472,8 +501,9 @@ class ResultBatch:
                 res_text = enc(resource)
             waiver = sub.get("waiver")
             waiver_text = f',"waiver":{enc(waiver["text"])}' if waiver and waiver["text"] else ""
+            findings = enc(finding_references(sub.get("findings", []), references))
             parts.append(f'{head}{enc(ident)[1:-1]}{middle}{res_text},"outcome":{enc(outcome)},'
-                         f'"message":{enc(message)},"findings":{enc(sub.get("findings", []))}{tail}{waiver_text}}}')
+                         f'"message":{enc(message)},"findings":{findings}{tail}{waiver_text}}}')
             tally[(outcome, message if outcome == "skipped" else None)] += 1
             if waiver:
                 (expired if waiver["expired"] else used).add(waiver["index"])

@@ -14,9 +14,21 @@ outcomes with :func:`pytest_k8shardening.assert_compliant`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["CheckResult", "Finding", "NotApplicable", "Undetermined"]
+__all__ = ["REFERENCE_KEYS", "CheckResult", "Finding", "NotApplicable", "Undetermined", "refs"]
+
+#: The upstream catalogues a finding's own references name (the control's ``pss`` level is not per finding).
+REFERENCE_KEYS: tuple[str, ...] = ("kubescape", "trivy", "cis")
+
+
+def refs(*, kubescape: Sequence[str] = (), trivy: Sequence[str] = (), cis: Sequence[str] = ()
+         ) -> Mapping[str, tuple[str, ...]]:
+    """A finding's own upstream ids: the ones whose rule reads the setting this finding reads."""
+    return {"kubescape": tuple(kubescape), "trivy": tuple(trivy), "cis": tuple(cis)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +37,19 @@ class Finding:
 
     ``message`` names the field and the offending value (never a secret's
     value); ``field`` is the JSON path of the field, when there is one.
+    ``references`` (made with :func:`refs`) are the upstream ids of the rule
+    that reads this finding's setting, where a control cites several rules
+    that read different settings; ``None`` means all of the control's ids.
     """
 
     message: str
     field: str | None = None
+    references: Mapping[str, tuple[str, ...]] | None = dataclasses.field(default=None, kw_only=True)
 
-    def as_dict(self) -> dict[str, str | None]:
-        return {"message": self.message, "field": self.field}
+    def as_dict(self) -> dict[str, Any]:
+        """The finding for reports; ``references`` is ``None`` or every key of :data:`REFERENCE_KEYS`."""
+        own = None if self.references is None else {k: list(self.references.get(k, ())) for k in REFERENCE_KEYS}
+        return {"message": self.message, "field": self.field, "references": own}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import posixpath
 from collections.abc import Callable
 
 from ..model import Container, Workload
-from . import CheckResult, Finding, NotApplicable, Undetermined, tls
+from . import CheckResult, Finding, NotApplicable, Undetermined, refs, tls
 
 __all__ = [
     "COMPONENTS",
@@ -184,8 +184,49 @@ def _stray_note(f: Flags) -> str:
             f"{', '.join(repr(a) for a in f.stray)} are not read as its value)")
 
 
-def _require(f: Flags, *names: str) -> list[Finding]:
-    return [Finding(f"--{n} is not set", f.path(n)) for n in names if not f.get(n)]
+#: The upstream rules that read each flag, for the controls whose check reads several flags each of which an
+#: upstream rule reads on its own (issue 15): a finding cites only the rule of its flag. ``refs()`` (no
+#: ids) marks a flag no upstream rule reads. Every id here is cited by the control whose check reads it.
+FLAG_REFERENCES = {
+    # kube-apiserver
+    "audit-policy-file": refs(kubescape=["C-0067"], cis=["3.2.1"]),
+    "audit-log-path": refs(kubescape=["C-0130"], trivy=["KCV-0019"], cis=["1.2.16"]),
+    "audit-log-maxage": refs(kubescape=["C-0131"], trivy=["KCV-0020"], cis=["1.2.17"]),
+    "audit-log-maxbackup": refs(kubescape=["C-0132"], trivy=["KCV-0021"], cis=["1.2.18"]),
+    "audit-log-maxsize": refs(kubescape=["C-0133"], trivy=["KCV-0022"], cis=["1.2.19"]),
+    "etcd-certfile": refs(kubescape=["C-0137"], trivy=["KCV-0026"], cis=["1.2.23"]),
+    "etcd-keyfile": refs(kubescape=["C-0137"], trivy=["KCV-0026"], cis=["1.2.23"]),
+    "etcd-cafile": refs(kubescape=["C-0140"], trivy=["KCV-0029"], cis=["1.2.26"]),
+    "etcd-servers": refs(),
+    "kubelet-client-certificate": refs(kubescape=["C-0116"], trivy=["KCV-0005"], cis=["1.2.4"]),
+    "kubelet-client-key": refs(kubescape=["C-0116"], trivy=["KCV-0005"], cis=["1.2.4"]),
+    "kubelet-certificate-authority": refs(kubescape=["C-0117"], trivy=["KCV-0006"], cis=["1.2.5"]),
+    # etcd
+    "cert-file": refs(kubescape=["C-0153"], trivy=["KCV-0042"], cis=["2.1"]),
+    "key-file": refs(kubescape=["C-0153"], trivy=["KCV-0042"], cis=["2.1"]),
+    "trusted-ca-file": refs(),
+    "client-cert-auth": refs(kubescape=["C-0154"], trivy=["KCV-0043"], cis=["2.2"]),
+    "auto-tls": refs(kubescape=["C-0155"], trivy=["KCV-0044"], cis=["2.3"]),
+    "listen-client-urls": refs(),
+    "peer-cert-file": refs(kubescape=["C-0156"], trivy=["KCV-0045"], cis=["2.4"]),
+    "peer-key-file": refs(kubescape=["C-0156"], trivy=["KCV-0045"], cis=["2.4"]),
+    "peer-trusted-ca-file": refs(),
+    "peer-client-cert-auth": refs(kubescape=["C-0157"], trivy=["KCV-0046"], cis=["2.5"]),
+    "peer-auto-tls": refs(kubescape=["C-0158"], trivy=["KCV-0047"], cis=["2.6"]),
+}
+
+#: ``--profiling`` and ``--bind-address`` of the controller manager and the scheduler, by component.
+EXPOSURE_REFERENCES = {
+    "kube-controller-manager": {"profiling": refs(kubescape=["C-0145"], cis=["1.3.2"]),
+                                "bind-address": refs(kubescape=["C-0150"], trivy=["KCV-0039"], cis=["1.3.7"])},
+    "kube-scheduler": {"profiling": refs(kubescape=["C-0151"], trivy=["KCV-0040"], cis=["1.4.1"]),
+                       "bind-address": refs(kubescape=["C-0152"], trivy=["KCV-0041"], cis=["1.4.2"])},
+}
+
+
+def _require(f: Flags, *names: str, cite: bool = False) -> list[Finding]:
+    return [Finding(f"--{n} is not set", f.path(n), references=FLAG_REFERENCES[n] if cite else None)
+            for n in names if not f.get(n)]
 
 
 # ------------------------------------------------------------------ kube-apiserver
@@ -234,10 +275,11 @@ def apiserver_no_token_file(f: Flags) -> CheckResult:
 @_on("kube-apiserver")
 def apiserver_audit_logging(f: Flags) -> CheckResult:
     """``--audit-policy-file`` and a backend (``--audit-log-path`` or ``--audit-webhook-config-file``)."""
-    findings = _require(f, "audit-policy-file")
+    findings = _require(f, "audit-policy-file", cite=True)
     if not f.get("audit-log-path") and not f.get("audit-webhook-config-file"):
         findings.append(Finding("neither --audit-log-path nor --audit-webhook-config-file is set: audit events "
-                                "go nowhere", f.path("audit-log-path")))
+                                "go nowhere", f.path("audit-log-path"),
+                                references=FLAG_REFERENCES["audit-log-path"]))
     return findings
 
 
@@ -262,7 +304,8 @@ def apiserver_audit_retention(f: Flags) -> CheckResult:
             ok = False
         if not ok:
             shown = f"={value}" if value is not None else " is not set"
-            findings.append(Finding(f"--{flag}{shown}; at least {minimum} is expected", f.path(flag)))
+            findings.append(Finding(f"--{flag}{shown}; at least {minimum} is expected", f.path(flag),
+                                    references=FLAG_REFERENCES[flag]))
     return findings
 
 
@@ -275,10 +318,11 @@ def apiserver_encryption_at_rest(f: Flags) -> CheckResult:
 @_on("kube-apiserver")
 def apiserver_etcd_tls(f: Flags) -> CheckResult:
     """The API server must talk to etcd over TLS with a client certificate and a CA."""
-    findings = _require(f, "etcd-certfile", "etcd-keyfile", "etcd-cafile")
+    findings = _require(f, "etcd-certfile", "etcd-keyfile", "etcd-cafile", cite=True)
     plain = [s for s in f.list("etcd-servers") if s.startswith("http://")]
     if plain:
-        findings.append(Finding(f"--etcd-servers uses plain HTTP: {', '.join(plain)}", f.path("etcd-servers")))
+        findings.append(Finding(f"--etcd-servers uses plain HTTP: {', '.join(plain)}", f.path("etcd-servers"),
+                                references=FLAG_REFERENCES["etcd-servers"]))
     return findings
 
 
@@ -325,35 +369,40 @@ def apiserver_no_insecure_port(f: Flags) -> CheckResult:
 @_on("kube-apiserver")
 def apiserver_kubelet_tls(f: Flags) -> CheckResult:
     """The API server must authenticate to kubelets and verify their certificates."""
-    return _require(f, "kubelet-client-certificate", "kubelet-client-key", "kubelet-certificate-authority")
+    return _require(f, "kubelet-client-certificate", "kubelet-client-key", "kubelet-certificate-authority",
+                    cite=True)
 
 
 # ------------------------------------------------------------------ etcd
 @_on("etcd")
 def etcd_client_tls(f: Flags) -> CheckResult:
     """etcd serves clients over TLS and requires client certificates; no auto-generated certificates."""
-    findings = _require(f, "cert-file", "key-file", "trusted-ca-file")
+    findings = _require(f, "cert-file", "key-file", "trusted-ca-file", cite=True)
     if not f.is_true("client-cert-auth", False):
         findings.append(Finding(f"--client-cert-auth={f.get('client-cert-auth') or 'false (the default)'}: "
-                                "any client may connect", f.path("client-cert-auth")))
+                                "any client may connect", f.path("client-cert-auth"),
+                                references=FLAG_REFERENCES["client-cert-auth"]))
     if f.is_true("auto-tls", False):
-        findings.append(Finding("--auto-tls=true uses self-signed certificates", f.path("auto-tls")))
+        findings.append(Finding("--auto-tls=true uses self-signed certificates", f.path("auto-tls"),
+                                references=FLAG_REFERENCES["auto-tls"]))
     plain = [u for u in f.list("listen-client-urls") if u.startswith("http://")]
     if plain:
         findings.append(Finding(f"--listen-client-urls serves plain HTTP: {', '.join(plain)}",
-                                f.path("listen-client-urls")))
+                                f.path("listen-client-urls"), references=FLAG_REFERENCES["listen-client-urls"]))
     return findings
 
 
 @_on("etcd")
 def etcd_peer_tls(f: Flags) -> CheckResult:
     """etcd peers talk over TLS with certificate authentication; no auto-generated certificates."""
-    findings = _require(f, "peer-cert-file", "peer-key-file", "peer-trusted-ca-file")
+    findings = _require(f, "peer-cert-file", "peer-key-file", "peer-trusted-ca-file", cite=True)
     if not f.is_true("peer-client-cert-auth", False):
         findings.append(Finding(f"--peer-client-cert-auth={f.get('peer-client-cert-auth') or 'false (the default)'}",
-                                f.path("peer-client-cert-auth")))
+                                f.path("peer-client-cert-auth"),
+                                references=FLAG_REFERENCES["peer-client-cert-auth"]))
     if f.is_true("peer-auto-tls", False):
-        findings.append(Finding("--peer-auto-tls=true uses self-signed certificates", f.path("peer-auto-tls")))
+        findings.append(Finding("--peer-auto-tls=true uses self-signed certificates", f.path("peer-auto-tls"),
+                                references=FLAG_REFERENCES["peer-auto-tls"]))
     return findings
 
 
@@ -380,26 +429,28 @@ def etcd_separate_ca(etcd: Workload, apiserver: Workload | None) -> CheckResult:
 
 
 # ------------------------------------------------------------------ controller manager, scheduler
-def _profiling_and_bind(f: Flags) -> CheckResult:
+def _profiling_and_bind(f: Flags, component: str) -> CheckResult:
+    cite = EXPOSURE_REFERENCES[component]
     findings = []
     if f.is_true("profiling", True):
         shown = f.get("profiling") or "true (the default)"
-        findings.append(Finding(f"--profiling={shown} exposes pprof data{_stray_note(f)}", f.path("profiling")))
+        findings.append(Finding(f"--profiling={shown} exposes pprof data{_stray_note(f)}", f.path("profiling"),
+                                references=cite["profiling"]))
     bind = f.get("bind-address")
     if bind not in ("127.0.0.1", "::1", "localhost"):
         shown = bind or "0.0.0.0 (the default)"
         findings.append(Finding(f"--bind-address={shown} exposes the component's port beyond the node",
-                                f.path("bind-address")))
+                                f.path("bind-address"), references=cite["bind-address"]))
     return findings
 
 
 @_on("kube-controller-manager")
 def controller_manager_exposure(f: Flags) -> CheckResult:
     """kube-controller-manager: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
-    return _profiling_and_bind(f)
+    return _profiling_and_bind(f, "kube-controller-manager")
 
 
 @_on("kube-scheduler")
 def scheduler_exposure(f: Flags) -> CheckResult:
     """kube-scheduler: ``--profiling=false`` and ``--bind-address=127.0.0.1``."""
-    return _profiling_and_bind(f)
+    return _profiling_and_bind(f, "kube-scheduler")

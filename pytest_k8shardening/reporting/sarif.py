@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..checks import REFERENCE_KEYS
 from ..waivers import Waiver
 
 __all__ = ["sarif_document"]
@@ -47,6 +48,17 @@ def _rule(r: dict[str, Any]) -> dict[str, Any]:
         "properties": {"tags": tags, "security-severity": _SECURITY_SEVERITY.get(sev, "5.5"),
                        "severity": sev, "references": r["references"]},
     }
+
+
+def _union(references: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The upstream ids this result fails: the union of its findings' references, shaped like the rule's."""
+    out = dict(references)
+    for key in REFERENCE_KEYS:
+        ids: list[str] = []
+        for f in findings:
+            ids += [i for i in (f.get("references") or references).get(key) or () if i not in ids]
+        out[key] = ids
+    return out
 
 
 def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None = None, *,
@@ -89,7 +101,8 @@ def sarif_document(results: list[dict[str, Any]], waivers: list[Waiver] | None =
             "level": _LEVEL.get(r["severity"] or "medium", "warning"),
             "message": {"text": text},
             "partialFingerprints": {"k8shardening/v1": f"{r['control']}|{name}"},
-            "properties": {"nodeid": r["nodeid"], "fields": [f.get("field") for f in findings if f.get("field")]},
+            "properties": {"nodeid": r["nodeid"], "fields": [f.get("field") for f in findings if f.get("field")],
+                           "references": _union(r["references"], findings)},
         }
         logical = {"name": name, "kind": "resource", "fullyQualifiedName": name}
         if res.get("file") and not str(res["file"]).startswith("<"):

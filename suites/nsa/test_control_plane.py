@@ -248,7 +248,7 @@ def test_etcd_separate_ca(k8s_workload: Workload, k8s_cluster: Inventory) -> Non
 @control(
     "nsa.cp.controller-manager-exposure", title="The controller manager is not exposed", severity="medium",
     category="control_plane", frameworks=["nsa"], guide=f"{NET}: secure the control plane",
-    references={"kubescape": ["C-0150"], "trivy": ["KCV-0039"], "cis": ["1.3.2", "1.3.7"]},
+    references={"kubescape": ["C-0145", "C-0150"], "trivy": ["KCV-0039"], "cis": ["1.3.2", "1.3.7"]},
     remediation="Start kube-controller-manager with --profiling=false and --bind-address=127.0.0.1.",
 )
 @_select("kube-controller-manager")
@@ -260,7 +260,7 @@ def test_controller_manager_exposure(k8s_workload: Workload) -> None:
 @control(
     "nsa.cp.scheduler-exposure", title="The scheduler is not exposed", severity="medium",
     category="control_plane", frameworks=["nsa"], guide=f"{NET}: secure the control plane",
-    references={"kubescape": ["C-0152"], "trivy": ["KCV-0041"], "cis": ["1.4.1", "1.4.2"]},
+    references={"kubescape": ["C-0151", "C-0152"], "trivy": ["KCV-0040", "KCV-0041"], "cis": ["1.4.1", "1.4.2"]},
     remediation="Start kube-scheduler with --profiling=false and --bind-address=127.0.0.1.",
 )
 @_select("kube-scheduler")
