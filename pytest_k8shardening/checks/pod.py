@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import CheckResult, Finding, NotApplicable, Undetermined
+from . import CheckResult, Finding, NotApplicable, Undetermined, refs
 
 __all__ = [
     "BASELINE_CAPABILITIES",
@@ -191,6 +191,11 @@ def dangerous_capabilities(c: Container) -> CheckResult:
     return [Finding(f"adds capabilities outside the baseline set: {', '.join(bad)}", f"{path}.add")]
 
 
+#: Trivy KSV-0003 reads only ``drop``; KSV-0106 and CIS 5.2.10 read ``drop`` and ``add`` (issue 15).
+DROP_ALL_REFERENCES = refs(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])
+ADD_ONLY_NET_BIND_REFERENCES = refs(trivy=["KSV-0106"], cis=["5.2.10"])
+
+
 def capabilities_dropped(c: Container) -> CheckResult:
     """``capabilities.drop`` must contain ALL; only NET_BIND_SERVICE may be added back.
 
@@ -203,10 +208,12 @@ def capabilities_dropped(c: Container) -> CheckResult:
     findings = []
     if "ALL" not in drop:
         shown = ", ".join(map(str, drop)) if drop else "nothing"
-        findings.append(Finding(f"capabilities.drop does not contain ALL (drops {shown})", f"{path}.drop"))
+        findings.append(Finding(f"capabilities.drop does not contain ALL (drops {shown})", f"{path}.drop",
+                                references=DROP_ALL_REFERENCES))
     extra = [str(cap) for cap in add if cap != "NET_BIND_SERVICE"]
     if extra:
-        findings.append(Finding(f"adds capabilities other than NET_BIND_SERVICE: {', '.join(extra)}", f"{path}.add"))
+        findings.append(Finding(f"adds capabilities other than NET_BIND_SERVICE: {', '.join(extra)}", f"{path}.add",
+                                references=ADD_ONLY_NET_BIND_REFERENCES))
     return findings
 
 
@@ -312,6 +319,16 @@ def host_ports(c: Container) -> CheckResult:
 
 
 # --------------------------------------------------------------- kernel profiles
+#: seccomp, by what a finding reads (issue 15). Unset: Kubescape C-0055 fails only a missing profile and
+#: Trivy KSV-0104 (baseline) allows it. A weak effective type: C-0055 counts any profile as set. A weak pod
+#: profile under a container's own: only the PSS-derived KSV-0104 reads it (C-0210 reads the container's
+#: first). Kubescape C-0210 and CIS 5.7.2 ask for RuntimeDefault and so also fail Localhost, which PSS
+#: restricted and this check allow.
+SECCOMP_UNSET_REFERENCES = refs(kubescape=["C-0055", "C-0210"], trivy=["KSV-0030"], cis=["5.7.2"])
+SECCOMP_WEAK_REFERENCES = refs(kubescape=["C-0210"], trivy=["KSV-0030", "KSV-0104"], cis=["5.7.2"])
+SECCOMP_POD_OVERRIDDEN_REFERENCES = refs(trivy=["KSV-0104"])
+
+
 def seccomp_profile(c: Container) -> CheckResult:
     """The effective seccomp profile must be RuntimeDefault or Localhost.
 
@@ -330,14 +347,16 @@ def seccomp_profile(c: Container) -> CheckResult:
             and mapping(pod_profile).get("type") not in ("RuntimeDefault", "Localhost"):
         # Upstream forbids a weak pod-level profile even where containers override it.
         path = f"{c.workload.spec_path}.securityContext.seccompProfile.type"
-        findings.append(Finding(f"{path}={mapping(pod_profile).get('type')} at pod level", path))
+        findings.append(Finding(f"{path}={mapping(pod_profile).get('type')} at pod level", path,
+                                references=SECCOMP_POD_OVERRIDDEN_REFERENCES))
     if not s.is_set:
         return [Finding("seccompProfile is not set at container or pod level, so the container runs "
                         "Unconfined unless the kubelet enables seccompDefault",
-                        f"{c.path}.securityContext.seccompProfile")]
+                        f"{c.path}.securityContext.seccompProfile", references=SECCOMP_UNSET_REFERENCES)]
     kind = mapping(s.value).get("type")
     if kind not in ("RuntimeDefault", "Localhost"):
-        findings.append(Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type"))
+        findings.append(Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type",
+                                references=SECCOMP_WEAK_REFERENCES))
     return findings
 
 
