@@ -130,9 +130,13 @@ def test_capabilities(caps: Any, dangerous: str, dropped: str) -> None:
 
 
 def test_capabilities_message_lists_offenders() -> None:
-    [f] = pod.dangerous_capabilities(container({"capabilities": {"add": ["CHOWN", "SYS_ADMIN", "NET_ADMIN"]}}))
-    assert f.message == "adds capabilities outside the baseline set: SYS_ADMIN, NET_ADMIN"
+    [f] = pod.dangerous_capabilities(container({"capabilities": {"add": ["CHOWN", "NET_ADMIN", "SYS_PTRACE"]}}))
+    assert f.message == "adds capabilities outside the baseline set: NET_ADMIN, SYS_PTRACE"
     assert f.field == "spec.template.spec.containers[0].securityContext.capabilities.add"
+    # SYS_ADMIN is also Kubescape C-0057's (privileged): a finding of its own, with its own references
+    a, b = pod.dangerous_capabilities(container({"capabilities": {"add": ["SYS_ADMIN", "NET_ADMIN"]}}))
+    assert (a.message, b.message) == ("adds capabilities outside the baseline set: SYS_ADMIN",
+                                      "adds capabilities outside the baseline set: NET_ADMIN")
 
 
 def test_capabilities_windows_not_applicable() -> None:

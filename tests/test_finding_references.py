@@ -94,6 +94,15 @@ CASES: list[tuple[str, str, Callable[[Any], Any], Callable[[], Any], set[tuple[s
     ("scheduler-bind-address", "nsa.cp.scheduler-exposure", cp.scheduler_exposure,
      lambda: static_pod("kube-scheduler", without(CM, "bind-address")),
      _ids(kubescape=["C-0152"], trivy=["KCV-0041"], cis=["1.4.2"])),
+    ("add-sys-admin", "nsa.pod.dangerous-capabilities", pod.dangerous_capabilities,
+     lambda: container({"capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}),
+     _ids(kubescape=["C-0046", "C-0057"], trivy=["KSV-0022"], cis=["5.2.9"])),
+    ("add-net-raw", "nsa.pod.dangerous-capabilities", pod.dangerous_capabilities,
+     lambda: container({"capabilities": {"add": ["NET_RAW"]}}),
+     _ids(kubescape=["C-0046"], trivy=["KSV-0022"], cis=["5.2.8", "5.2.9"])),
+    ("add-outside-kubescapes-list", "nsa.pod.dangerous-capabilities", pod.dangerous_capabilities,
+     lambda: container({"capabilities": {"add": ["DAC_READ_SEARCH", "SYS_RESOURCE"]}}),
+     _ids(trivy=["KSV-0022"], cis=["5.2.9"])),
     ("drop-not-all", "nsa.pod.drop-all-capabilities", pod.capabilities_dropped,
      lambda: container({"capabilities": {"drop": ["NET_RAW"]}}),
      _ids(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])),
@@ -249,3 +258,38 @@ def test_filtering_the_json_by_an_upstream_id_gives_that_rules_verdict(pytester:
         assert [v for name, v in props.items() if "no-log-path" in name] == [["kubescape:C-0130 trivy:KCV-0019 "
                                                                               "cis:1.2.16"]]
         assert [v for name, v in props.items() if "hardened" in name] == [[]]
+
+
+def _deployment(name: str, security_context: str) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/web:1.4.2
+          securityContext: {security_context}
+"""
+
+
+def test_kubescape_privileged_rule_verdict_includes_an_added_sys_admin(pytester: pytest.Pytester) -> None:
+    manifests = pytester.makefile(".yaml", app="---\n".join([
+        _deployment("privileged", "{privileged: true}"),
+        _deployment("sys-admin", "{capabilities: {add: [SYS_ADMIN]}}"),
+        _deployment("net-admin", "{capabilities: {add: [NET_ADMIN]}}"),
+        _deployment("plain", "{}"),
+    ]))
+    pytester.runpytest("--k8s-manifests", str(manifests), "-m", "nsa", "-k", "not_privileged or dangerous_cap",
+                       "--k8s-report-json", "r.json", "-p", "no:randomly")
+    results = json.loads((pytester.path / "r.json").read_text())["results"]
+    assert {r["control"] for r in results} == {"nsa.pod.privileged", "nsa.pod.dangerous-capabilities"}
+    # Kubescape C-0057: securityContext.privileged, or SYS_ADMIN in capabilities.add.
+    assert _verdicts(results, "kubescape", "C-0057") == {"privileged": "fail", "sys-admin": "fail",
+                                                         "net-admin": "pass", "plain": "pass"}
+    assert _verdicts(results, "kubescape", "C-0046") == {"privileged": "pass", "sys-admin": "fail",
+                                                         "net-admin": "fail", "plain": "pass"}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import CheckResult, Finding, NotApplicable, Undetermined, refs
+from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, refs
 
 __all__ = [
     "BASELINE_CAPABILITIES",
@@ -186,9 +187,29 @@ def dangerous_capabilities(c: Container) -> CheckResult:
     """
     add, _, path = _capabilities(c)
     bad = [str(cap) for cap in add if cap not in BASELINE_CAPABILITIES]
-    if not bad:
-        return []
-    return [Finding(f"adds capabilities outside the baseline set: {', '.join(bad)}", f"{path}.add")]
+    groups: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+    for cap in bad:  # one finding per set of upstream rules that fail these capabilities
+        cited = _added_capability_references(cap)
+        groups.setdefault(tuple(cited[k] for k in REFERENCE_KEYS), []).append(cap)
+    return [Finding(f"adds capabilities outside the baseline set: {', '.join(caps)}", f"{path}.add",
+                    references=dict(zip(REFERENCE_KEYS, key))) for key, caps in groups.items()]
+
+
+#: Kubescape C-0046's ``insecureCapabilities`` (its default configuration).
+KUBESCAPE_INSECURE_CAPABILITIES = frozenset({
+    "SETPCAP", "NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_ADMIN", "SYS_BOOT",
+    "MAC_OVERRIDE", "MAC_ADMIN", "PERFMON", "ALL", "BPF"})
+
+
+def _added_capability_references(cap: str) -> Mapping[str, tuple[str, ...]]:
+    """The upstream rules an added capability outside the baseline set fails (issue 15).
+
+    Trivy KSV-0022 and CIS 5.2.9 (added capabilities) read every one; Kubescape C-0046 only those of
+    its list; Kubescape C-0057 counts an added SYS_ADMIN as a privileged container; CIS 5.2.8 is NET_RAW.
+    """
+    return refs(kubescape=[*(["C-0046"] if cap in KUBESCAPE_INSECURE_CAPABILITIES else []),
+                           *(["C-0057"] if cap == "SYS_ADMIN" else [])],
+                trivy=["KSV-0022"], cis=[*(["5.2.8"] if cap == "NET_RAW" else []), "5.2.9"])
 
 
 #: Trivy KSV-0003 reads only ``drop``; KSV-0106 and CIS 5.2.10 read ``drop`` and ``add`` (issue 15).

@@ -64,7 +64,8 @@ def test_not_privileged(k8s_container: Container) -> None:
     """A privileged container has every capability and the host's devices: it is the node.
 
     Same semantics as PSS baseline "privileged". Kubescape C-0057 also fails
-    on an added SYS_ADMIN; here that is nsa.pod.dangerous-capabilities.
+    on an added SYS_ADMIN; here that is nsa.pod.dangerous-capabilities, whose
+    SYS_ADMIN finding cites C-0057.
     """
     assert_compliant(pod.privileged(k8s_container))
 
@@ -103,7 +104,8 @@ def test_read_only_root_filesystem(k8s_container: Container) -> None:
 @control(
     "nsa.pod.dangerous-capabilities", title="No dangerous capabilities are added", severity="high",
     category="pod_security", frameworks=["nsa"], guide=f"{SECTION}: Linux capabilities",
-    references={"kubescape": ["C-0046"], "trivy": ["KSV-0022"], "cis": ["5.2.8", "5.2.9"], "pss": "baseline"},
+    references={"kubescape": ["C-0046", "C-0057"], "trivy": ["KSV-0022"], "cis": ["5.2.8", "5.2.9"],
+                "pss": "baseline"},
     remediation="Remove capabilities such as SYS_ADMIN, NET_ADMIN, NET_RAW or SYS_PTRACE from "
                 "securityContext.capabilities.add.",
 )
@@ -112,7 +114,9 @@ def test_no_dangerous_capabilities(k8s_container: Container) -> None:
 
     Anything outside the runtime's default set fails, as in PSS baseline.
     Kubescape C-0046 uses its own list, which also flags SETPCAP (in the
-    default set) and misses e.g. DAC_READ_SEARCH and SYS_RESOURCE.
+    default set) and misses e.g. DAC_READ_SEARCH and SYS_RESOURCE: those
+    findings do not cite it. An added SYS_ADMIN also cites C-0057 (which
+    counts it as privileged), an added NET_RAW CIS 5.2.8.
     """
     assert_compliant(pod.dangerous_capabilities(k8s_container))
 
