@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from pytest_k8shardening.catalog import builtin_controls
-from pytest_k8shardening.checks import REFERENCE_KEYS, Finding, pod
+from pytest_k8shardening.checks import REFERENCE_KEYS, Finding, pod, rbac
 from pytest_k8shardening.checks import control_plane as cp
 from pytest_k8shardening.results import ResultBatch, control_fields, finding_references, make_entry
 
 from .k8s import container
+from .test_checks_rbac import bindings, crb, crole, group, inv_of, rule
 from .test_checks_control_plane import KUBEADM_APISERVER, KUBEADM_ETCD, static_pod, without
 
 BY_ID = {c.id: c for c in builtin_controls()}
@@ -30,6 +31,14 @@ CM = ["--kubeconfig=/etc/kubernetes/controller-manager.conf", "--profiling=false
 
 def _ids(**kw: list[str]) -> set[tuple[str, str]]:
     return {(key, ref) for key, refs in kw.items() for ref in refs}
+
+
+def _binding_check(check: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
+    """An RBAC check on the first binding among the objects."""
+    def run(raws: tuple[dict[str, Any], ...]) -> Any:
+        inv = inv_of(*raws)
+        return check(bindings(inv)[0], inv)
+    return run
 
 
 # (case id, control, check, subject, the (tool, id) pairs its findings carry)
@@ -103,6 +112,13 @@ CASES: list[tuple[str, str, Callable[[Any], Any], Callable[[], Any], set[tuple[s
     ("add-outside-kubescapes-list", "nsa.pod.dangerous-capabilities", pod.dangerous_capabilities,
      lambda: container({"capabilities": {"add": ["DAC_READ_SEARCH", "SYS_RESOURCE"]}}),
      _ids(trivy=["KSV-0022"], cis=["5.2.9"])),
+    ("authenticated-takeover", "nsa.rbac.authenticated", _binding_check(rbac.authenticated),
+     lambda: (crb("everyone-edits", "edit", group("system:authenticated")),),
+     _ids(kubescape=["C-0265"], trivy=["KSV-01011"])),
+    ("authenticated-configmaps", "nsa.rbac.authenticated", _binding_check(rbac.authenticated),
+     lambda: (crb("everyone-reads-config", "config-reader", group("system:authenticated")),
+              crole("config-reader", rule("get list watch", "configmaps"))),
+     _ids(trivy=["KSV-01011"])),
     ("drop-not-all", "nsa.pod.drop-all-capabilities", pod.capabilities_dropped,
      lambda: container({"capabilities": {"drop": ["NET_RAW"]}}),
      _ids(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])),

@@ -79,11 +79,11 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Workload, mapping
-from . import CheckResult, Finding, NotApplicable, Undetermined
+from . import CheckResult, Finding, NotApplicable, Undetermined, refs
 
 __all__ = [
     "ADMIN_GROUPS",
@@ -1181,7 +1181,21 @@ def authenticated(binding: K8sObject, inventory: Inventory) -> CheckResult:
             return "every authenticated user and ServiceAccount"
         return None
 
-    return _everyone(binding, inventory, match, _AUTHENTICATED_ALLOWED)
+    result = _everyone(binding, inventory, match, _AUTHENTICATED_ALLOWED)
+    if not isinstance(result, list) or not result:
+        return result
+    # Trivy KSV-01011 fails every grant to the group; Kubescape C-0265 only a role naming a takeover resource.
+    takeover = any(res in KUBESCAPE_TAKEOVER_RESOURCES for r in resolve(binding, inventory).role.rules
+                   for res in r.resources)
+    cited = refs(kubescape=["C-0265"] if takeover else [], trivy=["KSV-01011"])
+    return [replace(f, references=cited) for f in result]
+
+
+#: The resources Kubescape C-0265 looks for in a role bound to system:authenticated (any verb; its
+#: ``statefulset`` and ``daemonset`` are singular, so they never match a rule as the API server writes it).
+KUBESCAPE_TAKEOVER_RESOURCES = frozenset({"*", "pods", "pods/exec", "pods/attach", "pods/portforward",
+                                          "deployments", "statefulset", "daemonset", "jobs", "cronjobs", "nodes",
+                                          "secrets"})
 
 
 def default_service_account(binding: K8sObject, inventory: Inventory) -> CheckResult:

@@ -179,7 +179,9 @@ def test_authenticated_only_default_roles(k8s_object: K8sObject, k8s_cluster: In
 
     Allowed: system:discovery, system:basic-user and system:public-info-viewer
     with their upstream rules. Trivy KSV-01011 fails every binding to the
-    group, the default ones too.
+    group, the default ones too. Kubescape C-0265 fails only a role naming a
+    takeover resource (pods, exec, secrets, nodes, workloads, ``*``): only
+    such findings cite it.
     """
     assert_compliant(rbac.authenticated(k8s_object, k8s_cluster))
 
