@@ -42,15 +42,21 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):
-    """PyYAML's safe loader, reading scalars the way the API server's decoder does.
+class ManifestError(Exception):
+    """Input that cannot be read as Kubernetes objects. Becomes a usage error."""
 
-    The API server decodes YAML with go-yaml v2 into untyped JSON: an unquoted
-    date stays the string it was written as (PyYAML would build a ``date``, and
-    raise on ``2024-13-45``), and the YAML 1.1 value key ``=`` is the string
-    ``"="`` (PyYAML has no constructor for it; a widely used CRD's enum has it).
-    A mapping key given twice keeps its last value, as JSON decoding does, and is
-    recorded in ``duplicates`` so the run can warn about it.
+
+class K8sYamlLoader(_BaseLoader):
+    """YAML as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON through go-yaml v2).
+
+    A date-like scalar (``2024-01-02``, even ``2024-13-45``) stays the string it
+    is, as kubectl sends it; the YAML 1.1 value key ``=`` is the string ``"="``
+    (PyYAML has no constructor for it; a widely used CRD's enum has it); tags
+    JSON cannot carry (``!!binary``, ``!!set``, ``!!timestamp``, ``!!omap``,
+    ``!!pairs``) are refused, so an object is the same JSON everywhere: serially,
+    in an xdist worker's snapshot, on a cluster. A mapping key given twice keeps
+    its last value, as JSON decoding does, and is recorded in ``duplicates`` so
+    the run can warn about it.
     """
 
     def __init__(self, stream: str) -> None:
@@ -69,31 +75,13 @@ class _Loader(_BaseLoader):
         return super().construct_mapping(node, deep)
 
 
-def _as_written(loader: yaml.BaseLoader, node: yaml.Node) -> str:
-    return str(node.value)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_written)
-_Loader.add_constructor("tag:yaml.org,2002:value", _as_written)
-
-
-class ManifestError(Exception):
-    """Input that cannot be read as Kubernetes objects. Becomes a usage error."""
-
-
-class K8sYamlLoader(_Loader):
-    """YAML as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON).
-
-    A date-like scalar (``2024-01-02``, even ``2024-13-45``) stays the string it
-    is, as kubectl sends it; tags JSON cannot carry (``!!binary``, ``!!set``,
-    ``!!timestamp``, ``!!omap``, ``!!pairs``) are refused, so an object is the
-    same JSON everywhere: serially, in an xdist worker's snapshot, on a cluster.
-    """
-
-
 K8sYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in cast(Any, _Loader).yaml_implicit_resolvers.items()}
+    for first, resolvers in cast(Any, _BaseLoader).yaml_implicit_resolvers.items()}
+
+
+def _as_written(loader: Any, node: yaml.Node) -> str:
+    return str(node.value)
 
 
 def _refuse_tag(loader: Any, node: yaml.Node) -> Any:
@@ -102,6 +90,7 @@ def _refuse_tag(loader: Any, node: yaml.Node) -> Any:
         "object can hold it", node.start_mark)
 
 
+K8sYamlLoader.add_constructor("tag:yaml.org,2002:value", _as_written)
 for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
     K8sYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 

@@ -329,7 +329,7 @@ class _Reader:
             units[_norm(folder)] = unit
             consumed[_norm(kfile)] = f"the kustomization of {folder}"
             try:
-                doc = _read_kustomization(kfile, self.max_bytes)
+                doc = _read_yaml_mapping(kfile, self.max_bytes)
             except ManifestError as exc:
                 self.result.errors.append(InputError(str(kfile), _strip_name(str(exc), str(kfile))))
                 unit.role = "invalid"
@@ -572,10 +572,6 @@ def _read_yaml_mapping(path: Path, max_bytes: int) -> dict[str, Any]:
     if len(docs) != 1 or not isinstance(docs[0], dict):
         raise ManifestError(f"{path}: expected one YAML mapping")
     return docs[0]
-
-
-def _read_kustomization(path: Path, max_bytes: int) -> dict[str, Any]:
-    return _read_yaml_mapping(path, max_bytes)
 
 
 _SOURCE_RE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
