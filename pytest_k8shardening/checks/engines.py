@@ -116,6 +116,14 @@ def _ns_selected(selector: Any, ns: Namespace) -> bool | None:
     return selector_matches(selector, labels)
 
 
+def _ns_verdict(selector: Any, ns: Namespace) -> tuple[bool | None, str]:
+    """A policy's namespaceSelector as a match verdict with its reason (None: undecidable)."""
+    selected = _ns_selected(selector, ns)
+    if selected is None:
+        return None, f"its namespaceSelector needs the labels of {ns.name}, which are not among the inputs"
+    return (True, "") if selected else (False, f"its namespaceSelector does not select {ns.name}")
+
+
 def _glob_in(name: str, patterns: Any) -> bool:
     return any(isinstance(p, str) and fnmatch.fnmatchcase(name, p) for p in _list(patterns))
 
@@ -137,12 +145,7 @@ def _kyverno_filter(f: Any, ns: Namespace) -> tuple[bool | None, str]:
         return False, "it matches only some pods (names, selector or annotations)"
     if any(f.get(k) for k in ("subjects", "roles", "clusterRoles")):
         return False, "it applies only to some users (subjects or roles)"
-    selected = _ns_selected(res.get("namespaceSelector"), ns)
-    if selected is None:
-        return None, f"its namespaceSelector needs the labels of {ns.name}, which are not among the inputs"
-    if not selected:
-        return False, f"its namespaceSelector does not select {ns.name}"
-    return True, ""
+    return _ns_verdict(res.get("namespaceSelector"), ns)
 
 
 def _kyverno_block(block: Any, ns: Namespace) -> tuple[bool | None, str]:
@@ -360,10 +363,7 @@ def _gk_match(obj: K8sObject, ns: Namespace) -> tuple[bool | None, str]:
         return False, f"it excludes namespace {ns.name}"
     if match.get("labelSelector") or match.get("name"):
         return False, "it matches only some pods (labelSelector or name)"
-    selected = _ns_selected(match.get("namespaceSelector"), ns)
-    if selected is None:
-        return None, f"its namespaceSelector needs the labels of {ns.name}, which are not among the inputs"
-    return (True, "") if selected else (False, f"its namespaceSelector does not select {ns.name}")
+    return _ns_verdict(match.get("namespaceSelector"), ns)
 
 
 def _gatekeeper(constraints: list[K8sObject], ns: Namespace) -> PolicyVerdict | None:
@@ -442,10 +442,7 @@ def _kw_match(obj: K8sObject, ns: Namespace) -> tuple[bool | None, str]:
         return False, "its rules do not match pods"
     if spec.get("objectSelector"):
         return False, "its objectSelector matches only some pods"
-    selected = _ns_selected(spec.get("namespaceSelector"), ns)
-    if selected is None:
-        return None, f"its namespaceSelector needs the labels of {ns.name}, which are not among the inputs"
-    return (True, "") if selected else (False, f"its namespaceSelector does not select {ns.name}")
+    return _ns_verdict(spec.get("namespaceSelector"), ns)
 
 
 def _kubewarden(policies: list[K8sObject], ns: Namespace) -> PolicyVerdict | None:
