@@ -142,13 +142,12 @@ def cni_rules(inv: Inventory) -> tuple[list[CniRule], list[str]]:
     if cached is not None and cached[0] == stamp:
         return cached[1], cached[2]
     rules: list[CniRule] = []
+    unreadable: list[str] = []
     problems: list[str] = []
-    for kind in (*NAMESPACED_KINDS, *CLUSTER_KINDS):
-        why = inv.unavailable_kinds.get(kind)
-        if why:
-            problems.append(f"{kind} cannot be read: {why}")
     seen: set[int] = set()
     for kind in (*NAMESPACED_KINDS, *CLUSTER_KINDS):
+        if why := inv.unavailable(kind):
+            unreadable.append(f"{kind} cannot be read: {why}")
         for obj in inv.of_kind(kind):  # read by group, kept under the bare kind
             if id(obj) in seen or _engine(obj) is None:
                 continue
@@ -157,6 +156,7 @@ def cni_rules(inv: Inventory) -> tuple[list[CniRule], list[str]]:
                 rules.extend(_rules_of(obj))
             except Undecidable as exc:
                 problems.append(f"{obj.kind} {obj.ref} ({obj.api_version}): {exc}")
+    problems[:0] = unreadable
     _CACHE[inv] = (stamp, rules, problems)
     return rules, problems
 
