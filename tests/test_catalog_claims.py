@@ -9,7 +9,9 @@ cite a CIS Kubernetes Benchmark recommendation.
 
 from __future__ import annotations
 
+import inspect
 import re
+import sys
 from collections import defaultdict
 
 import pytest
@@ -146,9 +148,83 @@ def test_moved_claims_sit_only_on_the_control_that_reads_the_setting(key: str, r
     ("trivy", "KSV-01010", "nsa.secrets.configmap-credentials"),
     ("kubescape", "C-0181", "nsa.kubelet.certificate-rotation"),
     ("trivy", "KCV-0088", "nsa.kubelet.certificate-rotation"),
+    ("trivy", "KSV-01011", "nsa.rbac.authenticated"),  # fires only for a GKE cluster version, never on manifests
 ])
 def test_wrong_claims_are_gone(key: str, ref: str, former: str) -> None:
     assert ref not in (BY_ID[former].references.get(key) or ())
+
+
+# Which cited Trivy ids Trivy runs on Kubernetes manifests (issue 15, cause 3). Trivy (0.6x, 0.7x) evaluates every
+# .rego module of the trivy-checks bundle whose package starts with builtin, defsec or appshield
+# (pkg/iac/rego/load.go builtinNamespaces, copied into the scanner's ruleNamespaces), except modules under a
+# directory ending in advanced/optional (pkg/iac/rego/embed.go isOptionalChecks) and, without
+# --include-deprecated-checks, modules whose metadata says deprecated: true (IncludeDeprecatedFilter). Since
+# trivy-checks PR #414 (May 2025) every Kubernetes check sits flat in checks/kubernetes/; the former
+# advanced/optional checks (registries KSV-0032..0035, say) are now the deprecated ones, and none of them is cited.
+# The ids suspected of sitting in a package Trivy does not load, with where they sit now:
+TRIVY_RUN_ON_MANIFESTS: dict[str, str] = {
+    "KSV-0036": "checks/kubernetes/protecting_pod_service_account_tokens.rego",  # was advanced/
+    "KSV-0037": "checks/kubernetes/protect_core_components_namespace.rego",  # was advanced/
+    "KSV-0039": "checks/kubernetes/use_limit_range.rego",  # was advanced/optional/ (skipped until early 2025)
+    "KSV-0040": "checks/kubernetes/use_resource_quota.rego",  # was advanced/optional/ (skipped until early 2025)
+    "KSV-0110": "checks/kubernetes/default_namespace_should_not_be_used.rego",  # was advanced/
+    "KSV-0109": "checks/kubernetes/configMap_with_secrets.rego",  # was aquacommercial/
+    "KSV-0041": "checks/kubernetes/manage_secrets.rego",  # RBAC: selector type kubernetes (no longer rbac)
+    "KSV-0043": "checks/kubernetes/impersonate_privileged_groups.rego",
+    "KSV-0044": "checks/kubernetes/any_any.rego",
+    "KSV-0045": "checks/kubernetes/any_verb.rego",
+    "KSV-0046": "checks/kubernetes/manage_all_resources.rego",
+    "KSV-0047": "checks/kubernetes/privilege_escalation_from_node_proxy.rego",
+    "KSV-0050": "checks/kubernetes/manage_kubernetes_rbac_resources.rego",
+    "KSV-0053": "checks/kubernetes/get_shell_on_pod.rego",
+    "KSV-0111": "checks/kubernetes/cluster_admin_role_is_only_used_where_required.rego",
+    "KSV-0113": "checks/kubernetes/manage_namespace_secrets.rego",
+    "KSV-0122": "checks/kubernetes/anonymous_user_bind.rego",  # package appshield.kubernetes: a builtin namespace
+}
+# Cited ids Trivy never runs on manifests, with where they sit and why; they may only be disowned.
+TRIVY_NOT_RUN_ON_MANIFESTS: dict[str, tuple[str, str]] = {
+    "KSV-01011": ("checks/kubernetes/authenticate_group_bind.rego",
+                  "deny needs data.k8s.version to contain -gke; Trivy writes k8s.version only for trivy k8s"),
+}
+
+
+def test_trivy_ids_suspected_of_not_running_are_claimed_where_trivy_runs_them() -> None:
+    claims = _claims()
+    disowned = {r.partition(":")[2] for c in CONTROLS for r in c.references.get(NOT_COUNTERPARTS) or ()
+                if r.startswith("trivy:")}
+    for rid, path in TRIVY_RUN_ON_MANIFESTS.items():
+        assert claims.get(("trivy", rid)), f"{rid} ({path}) runs on manifests but no control claims it"
+        assert rid not in disowned, f"{rid} ({path}) runs on manifests: it is no 'not counterpart'"
+        assert path.startswith("checks/kubernetes/") and "optional" not in path
+
+
+@pytest.mark.parametrize("rid", sorted(TRIVY_NOT_RUN_ON_MANIFESTS))
+def test_trivy_ids_that_never_run_on_manifests_are_only_disowned(rid: str) -> None:
+    path, why = TRIVY_NOT_RUN_ON_MANIFESTS[rid]
+    assert ("trivy", rid) not in _claims(), f"{rid} is claimed, but {why} ({path})"
+    assert any(f"trivy:{rid}" in (c.references.get(NOT_COUNTERPARTS) or ()) for c in CONTROLS), (
+        f"{rid}: no control marks it as not a counterpart")
+
+
+def _docstrings() -> dict[str, str]:
+    """Each built-in control's test docstring (builtin_controls() imported the suite modules)."""
+    out: dict[str, str] = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == "suites" or name.startswith("pytest_k8shardening.suites."):
+            for obj in vars(module).values():
+                ctrl = getattr(obj, "_k8s_control", None)
+                if isinstance(ctrl, Control):
+                    out[ctrl.id] = inspect.getdoc(obj) or ""
+    return out
+
+
+def test_every_not_counterpart_is_explained_in_its_controls_docstring() -> None:
+    docs = _docstrings()
+    assert set(docs) == set(BY_ID)
+    for c in CONTROLS:
+        for ref in c.references.get(NOT_COUNTERPARTS) or ():
+            tool, _, rid = ref.partition(":")
+            assert rid in docs[c.id] and "not a counterpart" in docs[c.id], f"{c.id} disowns {ref} without saying why"
 
 
 def test_references_are_well_formed() -> None:

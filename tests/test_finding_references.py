@@ -114,11 +114,11 @@ CASES: list[tuple[str, str, Callable[[Any], Any], Callable[[], Any], set[tuple[s
      _ids(trivy=["KSV-0022"], cis=["5.2.9"])),
     ("authenticated-takeover", "nsa.rbac.authenticated", _binding_check(rbac.authenticated),
      lambda: (crb("everyone-edits", "edit", group("system:authenticated")),),
-     _ids(kubescape=["C-0265"], trivy=["KSV-01011"])),
+     _ids(kubescape=["C-0265"])),
     ("authenticated-configmaps", "nsa.rbac.authenticated", _binding_check(rbac.authenticated),
      lambda: (crb("everyone-reads-config", "config-reader", group("system:authenticated")),
               crole("config-reader", rule("get list watch", "configmaps"))),
-     _ids(trivy=["KSV-01011"])),
+     set()),  # no takeover resource: C-0265 passes it, and it cites no other rule
     ("drop-not-all", "nsa.pod.drop-all-capabilities", pod.capabilities_dropped,
      lambda: container({"capabilities": {"drop": ["NET_RAW"]}}),
      _ids(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])),

@@ -1184,10 +1184,11 @@ def authenticated(binding: K8sObject, inventory: Inventory) -> CheckResult:
     result = _everyone(binding, inventory, match, _AUTHENTICATED_ALLOWED)
     if not isinstance(result, list) or not result:
         return result
-    # Trivy KSV-01011 fails every grant to the group; Kubescape C-0265 only a role naming a takeover resource.
+    # Kubescape C-0265 fails only a role naming a takeover resource. (Trivy KSV-01011 is no counterpart: it
+    # fires only for a GKE cluster version, never on manifests.)
     takeover = any(res in KUBESCAPE_TAKEOVER_RESOURCES for r in resolve(binding, inventory).role.rules
                    for res in r.resources)
-    cited = refs(kubescape=["C-0265"] if takeover else [], trivy=["KSV-01011"])
+    cited = refs(kubescape=["C-0265"] if takeover else [])
     return [replace(f, references=cited) for f in result]
 
 
