@@ -47,8 +47,7 @@ from typing import Any, Literal
 
 from ..model import Inventory, K8sObject, Namespace, mapping
 from ..selectors import InvalidSelector, holds, requirements
-from .pod import BASELINE_CAPABILITIES, SELINUX_TYPES
-from .pss import SYSCTLS
+from .pss import BASELINE_CAPABILITIES, allowed_sysctls, apparmor_annotation_allowed, selinux_types
 
 __all__ = [
     "ENGINE_KINDS",
@@ -329,7 +328,7 @@ def _gk_apparmor(p: Mapping[str, Any]) -> _Decision:
     profiles = p.get("allowedProfiles")
     if not isinstance(profiles, list) or not profiles:
         return frozenset(), "allowedProfiles is not set"
-    ok = all(isinstance(x, str) and (x == "runtime/default" or x.startswith("localhost/")) for x in profiles)
+    ok = all(isinstance(x, str) and apparmor_annotation_allowed(x) for x in profiles)  # as baseline reads them
     return (frozenset({"AppArmor"}) if ok else frozenset()), None
 
 
@@ -338,7 +337,7 @@ def _gk_selinux(p: Mapping[str, Any]) -> _Decision:
     if not isinstance(allowed, list):
         return frozenset(), "allowedSELinuxOptions is not a list"
     ok = all(isinstance(o, dict) and not o.get("user") and not o.get("role")
-             and isinstance(o.get("type", ""), str) and o.get("type", "") in SELINUX_TYPES for o in allowed)
+             and isinstance(o.get("type", ""), str) and o.get("type", "") in selinux_types() for o in allowed)
     return (frozenset({"SELinux"}) if ok else frozenset()), None
 
 
@@ -359,7 +358,7 @@ def _gk_sysctls(p: Mapping[str, Any]) -> _Decision:
     allowed = p.get("allowedSysctls") or []
     if not isinstance(forbidden, list) or not isinstance(allowed, list):
         return frozenset(), "forbiddenSysctls/allowedSysctls are not lists"
-    safe = max(SYSCTLS.items())[1]
+    safe = allowed_sysctls()
     if "*" in forbidden and all(isinstance(s, str) and s in safe for s in allowed):
         return frozenset({"sysctls"}), None
     if "*" not in forbidden:

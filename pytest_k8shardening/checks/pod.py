@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, refs
+from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, pss, refs
+from .pss import BASELINE_CAPABILITIES  # the checks claiming PSS semantics read its constants (issue 17)
 
 __all__ = [
-    "BASELINE_CAPABILITIES",
     "RUNTIME_SOCKETS",
-    "SELINUX_TYPES",
     "allow_privilege_escalation",
     "apparmor_not_weakened",
     "capabilities_dropped",
@@ -45,19 +44,6 @@ __all__ = [
     "selinux_not_weakened",
     "service_account_token",
 ]
-
-#: Capabilities the Pod Security Standards' baseline level allows to be added
-#: (the container runtime's default set). Anything else widens the kernel
-#: attack surface.
-BASELINE_CAPABILITIES: frozenset[str] = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-})
-
-#: SELinux types the baseline level allows (empty means the runtime's default).
-SELINUX_TYPES: frozenset[str] = frozenset({
-    "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t",
-})
 
 #: Host paths of container runtime sockets. Mounting one of them, or any
 #: directory above one, gives the pod control of every container on the node.
@@ -231,7 +217,7 @@ def capabilities_dropped(c: Container) -> CheckResult:
         shown = ", ".join(map(str, drop)) if drop else "nothing"
         findings.append(Finding(f"capabilities.drop does not contain ALL (drops {shown})", f"{path}.drop",
                                 references=DROP_ALL_REFERENCES))
-    extra = [str(cap) for cap in add if cap != "NET_BIND_SERVICE"]
+    extra = [str(cap) for cap in add if cap not in pss.RESTRICTED_ADDABLE_CAPABILITIES]
     if extra:
         findings.append(Finding(f"adds capabilities other than NET_BIND_SERVICE: {', '.join(extra)}", f"{path}.add",
                                 references=ADD_ONLY_NET_BIND_REFERENCES))
@@ -365,7 +351,7 @@ def seccomp_profile(c: Container) -> CheckResult:
     s = c.setting("seccompProfile")
     pod_profile = c.workload.pod_security_context.get("seccompProfile")
     if s.level == "container" and pod_profile is not None \
-            and mapping(pod_profile).get("type") not in ("RuntimeDefault", "Localhost"):
+            and mapping(pod_profile).get("type") not in pss.PROFILE_TYPES:
         # Upstream forbids a weak pod-level profile even where containers override it.
         path = f"{c.workload.spec_path}.securityContext.seccompProfile.type"
         findings.append(Finding(f"{path}={mapping(pod_profile).get('type')} at pod level", path,
@@ -375,7 +361,7 @@ def seccomp_profile(c: Container) -> CheckResult:
                         "Unconfined unless the kubelet enables seccompDefault",
                         f"{c.path}.securityContext.seccompProfile", references=SECCOMP_UNSET_REFERENCES)]
     kind = mapping(s.value).get("type")
-    if kind not in ("RuntimeDefault", "Localhost"):
+    if kind not in pss.PROFILE_TYPES:
         findings.append(Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type",
                                 references=SECCOMP_WEAK_REFERENCES))
     return findings
@@ -400,11 +386,11 @@ def apparmor_not_weakened(c: Container) -> CheckResult:
         profile = sc.get("appArmorProfile")
         if profile is not None:
             kind = mapping(profile).get("type")
-            if kind not in ("RuntimeDefault", "Localhost"):
+            if kind not in pss.PROFILE_TYPES:
                 findings.append(Finding(f"{path}.appArmorProfile.type={kind}", f"{path}.appArmorProfile.type"))
-    key = f"container.apparmor.security.beta.kubernetes.io/{c.name}"
+    key = f"{pss.APPARMOR_ANNOTATION_PREFIX}{c.name}"
     value = w.annotations.get(key)
-    if value not in (None, "", "runtime/default") and not str(value).startswith("localhost/"):
+    if value is not None and not pss.apparmor_annotation_allowed(str(value)):
         findings.append(Finding(f"annotation {key}={value}", f"metadata.annotations[{key}]"))
     return findings
 
@@ -423,7 +409,7 @@ def selinux_not_weakened(c: Container) -> CheckResult:
                      (c.security_context, f"{c.path}.securityContext")):
         opts = mapping(sc.get("seLinuxOptions"))
         se_type = opts.get("type")
-        if se_type is not None and se_type not in SELINUX_TYPES:
+        if se_type is not None and se_type not in pss.selinux_types():
             findings.append(Finding(f"{path}.seLinuxOptions.type={se_type}", f"{path}.seLinuxOptions.type"))
         for key in ("user", "role"):
             if opts.get(key) not in (None, ""):

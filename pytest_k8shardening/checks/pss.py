@@ -52,10 +52,13 @@ from ..model import Container, InvalidObject, Workload
 from . import CheckResult, Finding, NotApplicable
 
 __all__ = [
+    "APPARMOR_ANNOTATION_PREFIX",
     "BASELINE_CAPABILITIES",
     "CHECKS",
     "LATEST",
     "LEVELS",
+    "PROFILE_TYPES",
+    "RESTRICTED_ADDABLE_CAPABILITIES",
     "RESTRICTED_VOLUME_SOURCES",
     "SELINUX_TYPES",
     "SYSCTLS",
@@ -64,7 +67,9 @@ __all__ = [
     "PSSFinding",
     "aggregate",
     "allow_privilege_escalation",
+    "allowed_sysctls",
     "app_armor_profile",
+    "apparmor_annotation_allowed",
     "capabilities_baseline",
     "capabilities_restricted",
     "check_version",
@@ -85,6 +90,7 @@ __all__ = [
     "run_as_user",
     "run_check",
     "se_linux_options",
+    "selinux_types",
     "seccomp_profile_baseline",
     "seccomp_profile_restricted",
     "sysctls",
@@ -144,10 +150,14 @@ _RESTRICTED_VOLUME_TYPES: tuple[str, ...] = (
     "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos",
 )
 
-_APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+#: The beta AppArmor annotation, one per container: ``<prefix><container name>``.
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 _SECCOMP_CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
-_VALID_PROFILE_TYPES = ("RuntimeDefault", "Localhost")
+#: The ``seccompProfile.type`` restricted allows and the ``appArmorProfile.type`` baseline allows.
+PROFILE_TYPES: tuple[str, ...] = ("RuntimeDefault", "Localhost")
+#: What restricted lets ``capabilities.add`` name, once ``drop`` holds ``ALL``.
+RESTRICTED_ADDABLE_CAPABILITIES: frozenset[str] = frozenset({"NET_BIND_SERVICE"})
 
 
 # =========================================================================== versions
@@ -230,6 +240,16 @@ def check_version(check_id: str, version: VersionLike) -> Version | None:
     v = resolve_version(version)
     active = [m for m in CHECKS[check_id].versions if m <= v]
     return active[-1] if active else None
+
+
+def selinux_types(version: VersionLike = "latest") -> frozenset[str]:
+    """The ``seLinuxOptions.type`` values baseline allows at ``version`` ("" is the runtime's default)."""
+    return SELINUX_TYPES[check_version("seLinuxOptions", version) or min(SELINUX_TYPES)]
+
+
+def allowed_sysctls(version: VersionLike = "latest") -> frozenset[str]:
+    """The sysctl names baseline allows at ``version`` (the safe set)."""
+    return SYSCTLS[check_version("sysctls", version) or min(SYSCTLS)]
 
 
 def _active(check_id: str, version: VersionLike) -> Version | NotApplicable:
@@ -489,7 +509,7 @@ def _bad_profile_types(w: Workload, key: str) -> tuple[list[str], list[str], set
     values: set[str] = set()
     psc, ppath = _pod_sc(w)
     t = _profile_type(psc, key, ppath)
-    if t is not None and t not in _VALID_PROFILE_TYPES:
+    if t is not None and t not in PROFILE_TYPES:
         setters.append("pod")
         values.add(t)
         fields.append(f"{ppath}.{key}.type")
@@ -497,7 +517,7 @@ def _bad_profile_types(w: Workload, key: str) -> tuple[list[str], list[str], set
     for c in w.containers:
         sc, path = _sc(c)
         t = _profile_type(sc, key, path)
-        if t is not None and t not in _VALID_PROFILE_TYPES:
+        if t is not None and t not in PROFILE_TYPES:
             bad.append(c.name)
             values.add(t)
             fields.append(f"{path}.{key}.type")
@@ -719,7 +739,8 @@ def host_probes_and_host_lifecycle(w: Workload, version: VersionLike = "latest")
                    f"{_join_quote(sorted(hosts))}", fields[0])
 
 
-def _apparmor_annotation_allowed(value: str) -> bool:
+def apparmor_annotation_allowed(value: str) -> bool:
+    """An AppArmor annotation value baseline allows: "", ``runtime/default`` or ``localhost/*``."""
     return value == "" or value == "runtime/default" or value.startswith("localhost/")
 
 
@@ -741,7 +762,7 @@ def app_armor_profile(w: Workload, version: VersionLike = "latest") -> CheckResu
     setters, fields, bad_values = _bad_profile_types(w, "appArmorProfile")
     annotations, apath = _annotations(w)
     forbidden = sorted((f"{k}={_go_quote(v)}", k) for k, v in annotations.items()
-                       if k.startswith(_APPARMOR_ANNOTATION_PREFIX) and not _apparmor_annotation_allowed(v))
+                       if k.startswith(APPARMOR_ANNOTATION_PREFIX) and not apparmor_annotation_allowed(v))
     values = sorted(bad_values)
     if forbidden:
         values += [item for item, _ in forbidden]
@@ -1080,7 +1101,7 @@ def seccomp_profile_restricted(w: Workload, version: VersionLike = "latest") -> 
     values: set[str] = set()
     psc, ppath = _pod_sc(w)
     pod_type = _profile_type(psc, "seccompProfile", ppath)
-    pod_ok = pod_type in _VALID_PROFILE_TYPES
+    pod_ok = pod_type in PROFILE_TYPES
     if pod_type is not None and not pod_ok:
         setters.append("pod")
         values.add(pod_type)
@@ -1090,7 +1111,7 @@ def seccomp_profile_restricted(w: Workload, version: VersionLike = "latest") -> 
         sc, path = _sc(c)
         t = _profile_type(sc, "seccompProfile", path)
         if t is not None:
-            if t not in _VALID_PROFILE_TYPES:
+            if t not in PROFILE_TYPES:
                 explicit.append(c.name)
                 values.add(t)
                 fields.append(f"{path}.seccompProfile.type")
@@ -1135,7 +1156,7 @@ def capabilities_restricted(w: Workload, version: VersionLike = "latest") -> Che
         if "ALL" not in _cap_list(caps, "drop", path):
             missing.append(c.name)
             fields.append(f"{path}.drop")
-        extra = [cap for cap in _cap_list(caps, "add", path) if cap != "NET_BIND_SERVICE"]
+        extra = [cap for cap in _cap_list(caps, "add", path) if cap not in RESTRICTED_ADDABLE_CAPABILITIES]
         if extra:
             adding.append(c.name)
             forbidden.update(extra)
