@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, pss, refs
+from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, pss
+from .pod_references import (ADD_ONLY_NET_BIND_REFERENCES, DROP_ALL_REFERENCES, SECCOMP_POD_OVERRIDDEN_REFERENCES,
+                             SECCOMP_UNSET_REFERENCES, SECCOMP_WEAK_REFERENCES, added_capability_references)
 from .pss import BASELINE_CAPABILITIES  # the checks claiming PSS semantics read its constants (issue 17)
 
 __all__ = [
@@ -175,32 +176,10 @@ def dangerous_capabilities(c: Container) -> CheckResult:
     bad = [str(cap) for cap in add if cap not in BASELINE_CAPABILITIES]
     groups: dict[tuple[tuple[str, ...], ...], list[str]] = {}
     for cap in bad:  # one finding per set of upstream rules that fail these capabilities
-        cited = _added_capability_references(cap)
+        cited = added_capability_references(cap)
         groups.setdefault(tuple(cited[k] for k in REFERENCE_KEYS), []).append(cap)
     return [Finding(f"adds capabilities outside the baseline set: {', '.join(caps)}", f"{path}.add",
                     references=dict(zip(REFERENCE_KEYS, key))) for key, caps in groups.items()]
-
-
-#: Kubescape C-0046's ``insecureCapabilities`` (its default configuration).
-KUBESCAPE_INSECURE_CAPABILITIES = frozenset({
-    "SETPCAP", "NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_ADMIN", "SYS_BOOT",
-    "MAC_OVERRIDE", "MAC_ADMIN", "PERFMON", "ALL", "BPF"})
-
-
-def _added_capability_references(cap: str) -> Mapping[str, tuple[str, ...]]:
-    """The upstream rules an added capability outside the baseline set fails (issue 15).
-
-    Trivy KSV-0022 and CIS 5.2.9 (added capabilities) read every one; Kubescape C-0046 only those of
-    its list; Kubescape C-0057 counts an added SYS_ADMIN as a privileged container; CIS 5.2.8 is NET_RAW.
-    """
-    return refs(kubescape=[*(["C-0046"] if cap in KUBESCAPE_INSECURE_CAPABILITIES else []),
-                           *(["C-0057"] if cap == "SYS_ADMIN" else [])],
-                trivy=["KSV-0022"], cis=[*(["5.2.8"] if cap == "NET_RAW" else []), "5.2.9"])
-
-
-#: Trivy KSV-0003 reads only ``drop``; KSV-0106 and CIS 5.2.10 read ``drop`` and ``add`` (issue 15).
-DROP_ALL_REFERENCES = refs(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])
-ADD_ONLY_NET_BIND_REFERENCES = refs(trivy=["KSV-0106"], cis=["5.2.10"])
 
 
 def capabilities_dropped(c: Container) -> CheckResult:
@@ -326,16 +305,6 @@ def host_ports(c: Container) -> CheckResult:
 
 
 # --------------------------------------------------------------- kernel profiles
-#: seccomp, by what a finding reads (issue 15). Unset: Kubescape C-0055 fails only a missing profile and
-#: Trivy KSV-0104 (baseline) allows it. A weak effective type: C-0055 counts any profile as set. A weak pod
-#: profile under a container's own: only the PSS-derived KSV-0104 reads it (C-0210 reads the container's
-#: first). Kubescape C-0210 and CIS 5.7.2 ask for RuntimeDefault and so also fail Localhost, which PSS
-#: restricted and this check allow.
-SECCOMP_UNSET_REFERENCES = refs(kubescape=["C-0055", "C-0210"], trivy=["KSV-0030"], cis=["5.7.2"])
-SECCOMP_WEAK_REFERENCES = refs(kubescape=["C-0210"], trivy=["KSV-0030", "KSV-0104"], cis=["5.7.2"])
-SECCOMP_POD_OVERRIDDEN_REFERENCES = refs(trivy=["KSV-0104"])
-
-
 def seccomp_profile(c: Container) -> CheckResult:
     """The effective seccomp profile must be RuntimeDefault or Localhost.
 

@@ -44,12 +44,13 @@ one control contributes to a level.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from ..model import Container, InvalidObject, Workload
-from . import CheckResult, Finding, NotApplicable
+from . import CheckResult, Finding, NotApplicable, refs
+from . import pod_references as ids
 
 __all__ = [
     "APPARMOR_ANNOTATION_PREFIX",
@@ -373,8 +374,11 @@ class PSSFinding(Finding):
     detail: str = ""
 
 
-def _forbid(check_id: str, reason: str, detail: str, field: str | None) -> list[Finding]:
-    return [PSSFinding(f"{reason}: {detail}", field, check_id, reason, detail)]
+def _forbid(check_id: str, reason: str, detail: str, field: str | None,
+            references: Mapping[str, tuple[str, ...]] | None = None) -> list[Finding]:
+    """Upstream's one finding for a forbidden check; ``references``: the upstream ids of what it reports
+    (``pod_references.py``), where the controls citing the check cite rules that read different settings."""
+    return [PSSFinding(f"{reason}: {detail}", field, check_id, reason, detail, references=references)]
 
 
 def _pl(singular: str, plural: str, n: int) -> str:
@@ -573,7 +577,8 @@ def host_namespaces(w: Workload, version: VersionLike = "latest") -> CheckResult
              if _bool(w.pod_spec.get(key), f"{w.spec_path}.{key}") is True]
     if not found:
         return []
-    return _forbid("hostNamespaces", "host namespaces", ", ".join(f"{k}=true" for k, _ in found), found[0][1])
+    return _forbid("hostNamespaces", "host namespaces", ", ".join(f"{k}=true" for k, _ in found), found[0][1],
+                   ids.union(ids.HOST_NAMESPACE_REFERENCES[k] for k, _ in found))
 
 
 @_register("privileged", "baseline", [(1, 0)])
@@ -636,7 +641,8 @@ def capabilities_baseline(w: Workload, version: VersionLike = "latest") -> Check
         return []
     return _forbid("capabilities_baseline", "non-default capabilities",
                    f"{_containers_phrase(bad)} must not include {_join_quote(sorted(caps_bad))} in "
-                   "securityContext.capabilities.add", fields[0])
+                   "securityContext.capabilities.add", fields[0],
+                   ids.union(ids.added_capability_references(cap) for cap in sorted(caps_bad)))
 
 
 @_register("hostPathVolumes", "baseline", [(1, 0)], overridden_by="restrictedVolumes")
@@ -873,6 +879,11 @@ def proc_mount(w: Workload, version: VersionLike = "latest") -> CheckResult:
     return _proc_mount_1_0("procMount", w)
 
 
+#: Only Trivy KSV-0104 reads what seccompProfile_baseline does (an explicitly weak profile); stated on the
+#: finding because seccompProfile_restricted runs it in its place before v1.19, under a control citing more.
+_SECCOMP_BASELINE_REFERENCES = refs(trivy=["KSV-0104"])
+
+
 @_register("seccompProfile_baseline", "baseline", [(1, 0), (1, 19)], overridden_by="seccompProfile_restricted")
 def seccomp_profile_baseline(w: Workload, version: VersionLike = "latest") -> CheckResult:
     """Seccomp must not be explicitly set to Unconfined (baseline, v1.0+).
@@ -908,13 +919,13 @@ def seccomp_profile_baseline(w: Workload, version: VersionLike = "latest") -> Ch
         items = sorted(forbidden)
         return _forbid("seccompProfile_baseline", "seccompProfile",
                        f"forbidden {_pl('annotation', 'annotations', len(items))} {', '.join(items)}",
-                       f"{apath}[{forbidden[items[0]]}]")
+                       f"{apath}[{forbidden[items[0]]}]", _SECCOMP_BASELINE_REFERENCES)
     setters, fields, values = _bad_profile_types(w, "seccompProfile")
     if not setters:
         return []
     return _forbid("seccompProfile_baseline", "seccompProfile",
                    f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
-                   f"{_join_quote(sorted(values))}", fields[0])
+                   f"{_join_quote(sorted(values))}", fields[0], _SECCOMP_BASELINE_REFERENCES)
 
 
 @_register("sysctls", "baseline", [(1, 0), (1, 27), (1, 29), (1, 32)])
@@ -972,7 +983,8 @@ def restricted_volumes(w: Workload, version: VersionLike = "latest") -> CheckRes
     return _forbid("restrictedVolumes", "restricted volume types",
                    f"{_pl('volume', 'volumes', len(bad))} {_join_quote(bad)} {_pl('uses', 'use', len(bad))} "
                    f"{_pl('restricted volume type', 'restricted volume types', len(types))} "
-                   f"{_join_quote(sorted(types))}", fields[0])
+                   f"{_join_quote(sorted(types))}", fields[0],
+                   ids.union(ids.volume_type_references(t) for t in sorted(types)))
 
 
 @_register("allowPrivilegeEscalation", "restricted", [(1, 8), (1, 25)])
@@ -1107,6 +1119,7 @@ def seccomp_profile_restricted(w: Workload, version: VersionLike = "latest") -> 
         values.add(pod_type)
         fields.append(f"{ppath}.seccompProfile.type")
     explicit, implicit = [], []
+    cited = [ids.SECCOMP_POD_OVERRIDDEN_REFERENCES] if pod_type is not None and not pod_ok else []
     for c in w.containers:
         sc, path = _sc(c)
         t = _profile_type(sc, "seccompProfile", path)
@@ -1115,18 +1128,21 @@ def seccomp_profile_restricted(w: Workload, version: VersionLike = "latest") -> 
                 explicit.append(c.name)
                 values.add(t)
                 fields.append(f"{path}.seccompProfile.type")
+                cited.append(ids.SECCOMP_WEAK_REFERENCES)
         elif not pod_ok:
             implicit.append(c.name)
+            cited.append(ids.SECCOMP_WEAK_REFERENCES if pod_type is not None else ids.SECCOMP_UNSET_REFERENCES)
+    references = ids.union(cited)  # what every container's effective profile fails, whatever the message names
     if explicit:
         setters.append(_containers_phrase(explicit))
     if setters:
         return _forbid("seccompProfile_restricted", "seccompProfile",
                        f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
-                       f"{_join_quote(sorted(values))}", fields[0])
+                       f"{_join_quote(sorted(values))}", fields[0], references)
     if implicit:
         return _forbid("seccompProfile_restricted", "seccompProfile",
                        f"pod or {_containers_phrase(implicit)} must set securityContext.seccompProfile.type to "
-                       '"RuntimeDefault" or "Localhost"', f"{ppath}.seccompProfile.type")
+                       '"RuntimeDefault" or "Localhost"', f"{ppath}.seccompProfile.type", references)
     return []
 
 
@@ -1169,7 +1185,12 @@ def capabilities_restricted(w: Workload, version: VersionLike = "latest") -> Che
                        "securityContext.capabilities.add")
     if not details:
         return []
-    return _forbid("capabilities_restricted", "unrestricted capabilities", "; ".join(details), fields[0])
+    cited = [ids.DROP_ALL_REFERENCES] if missing else []
+    if adding:
+        cited.append(ids.ADD_ONLY_NET_BIND_REFERENCES)
+        cited += [ids.added_capability_references(cap) for cap in sorted(forbidden)]
+    return _forbid("capabilities_restricted", "unrestricted capabilities", "; ".join(details), fields[0],
+                   ids.union(cited))
 
 
 @_register("procMount_restricted", "restricted", [(1, 35)])
