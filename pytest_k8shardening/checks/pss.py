@@ -15,7 +15,10 @@ Kubernetes 1.36), named after the upstream check ID. The contract:
   ``reason`` and ``detail`` are upstream's ``ForbiddenReason`` and
   ``ForbiddenDetail`` verbatim, and ``field`` is the JSON path of the first
   offending field in upstream's order (pod level, then init containers,
-  containers and ephemeral containers).
+  containers and ephemeral containers). Where the controls citing a check
+  cite upstream rules that read different settings, ``references`` holds
+  the ids of the rules that fail on what the finding names
+  (``pod_references.py``); it is the plugin's, not upstream's.
 * :class:`~pytest_k8shardening.checks.NotApplicable` when the check does not
   exist at that version (``runAsUser`` before v1.23, say).
 * A field of the wrong type (``hostNetwork: "true"``) raises
