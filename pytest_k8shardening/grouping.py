@@ -27,10 +27,9 @@ import pytest
 from .controls import NonCompliant
 from .model import Container, Inventory, K8sObject, Namespace, Workload
 
-__all__ = ["AUTO_THRESHOLD", "GROUP_BY", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
+__all__ = ["AUTO_THRESHOLD", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
            "group_values", "render_group_failure", "run_group"]
 
-GROUP_BY = ("resource", "namespace", "control")
 #: ``auto`` groups by control above this many workloads in scope. Per object, the NSA suite makes
 #: about 33 items per workload at ~0.75 ms each: a per-object run grows by ~25 ms per workload, a
 #: run grouped by control by well under 1 ms. Up to here a per-object run stays under about 10 s
@@ -247,8 +246,4 @@ def render_group_failure(header: list[str], exc: GroupFailed, remediation: str |
     if remediation:
         lines.append(f"How to fix: {remediation}")
     return "\n".join(lines)
-
-
-def subject_is_group(value: Any) -> bool:
-    return isinstance(value, Group)
 

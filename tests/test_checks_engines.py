@@ -131,6 +131,8 @@ def text(result: Any) -> str:
 
 SEL_SHOP = {"matchLabels": {"team": "shop"}}
 SEL_WEB = {"matchLabels": {"team": "web"}}
+#: NotIn on a label the namespace lacks would select it, but In without values is rejected by the API server
+SEL_BAD = {"matchExpressions": [{"key": "team", "operator": "In", "values": []}]}
 ANY_POD = {"resources": {"kinds": ["Pod"]}}
 
 CASES = [
@@ -240,6 +242,23 @@ CASES = [
     ("vap-other-namespace", [vap(), vap_binding(selector=SEL_WEB)], "fail", "does not select shop"),
     ("vap-not-pods", [vap(("deployments",)), vap_binding()], "fail", ""),
     ("vap-binding-without-policy", [vap_binding()], "fail", ""),
+    # invalid namespaceSelectors (selectors.py): the policy is rejected, so it does not count as enforcing
+    ("kyverno-invalid-selector", [kyverno(match={"any": [{"resources": {"kinds": ["Pod"], "namespaceSelector":
+                                                                        SEL_BAD}}]})],
+     "fail", "its namespaceSelector is invalid (matchExpressions[0]: In needs at least one value)"),
+    ("kyverno-invalid-exclude-selector", [kyverno(exclude={"any": [{"resources": {"namespaceSelector": SEL_BAD}}]})],
+     "fail", "rules[0].exclude: its namespaceSelector is invalid"),
+    ("kyverno-invalid-override-selector", [{**kyverno("baseline"), "spec": {
+        **kyverno("baseline")["spec"], "validationFailureActionOverrides": [
+            {"action": "Enforce", "namespaceSelector": SEL_BAD}]}}], "fail", "validationFailureActionOverrides: its namespaceSelector is invalid"),
+    ("kyverno-invalid-selector-in-any", [kyverno(match={"any": [ANY_POD, {"resources": {
+        "kinds": ["Pod"], "namespaceSelector": SEL_BAD}}]})], "fail", "rules[0].match: its namespaceSelector"),
+    ("gatekeeper-invalid-selector", gatekeeper(K8sPSPPrivilegedContainer={"params": None, "match": {
+        "namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "Gt", "values": ["1"]}]}}}), "fail",
+     "operator 'Gt' is not one of"),
+    ("kubewarden-invalid-selector", [kubewarden("hostpaths-psp", selector={"matchLabels": {"team": True}})], "fail",
+     "must be a string"),
+    ("vap-invalid-selector", [vap(), vap_binding(selector=SEL_BAD)], "fail", "its namespaceSelector is invalid"),
     # several engines: one that enforces is enough
     ("enforcing-and-undecided", [kyverno("baseline"), vap(), vap_binding()], "pass", ""),
 ]

@@ -85,8 +85,11 @@ def test_selector_matches(selector: Any, expected: bool) -> None:
     assert network.selector_matches(selector, LABELS) is expected
 
 
-def test_selector_values_compare_as_strings() -> None:
-    assert network.selector_matches({"matchLabels": {"version": 2}}, {"version": "2"})
+def test_selector_values_must_be_strings() -> None:
+    """``version: 2`` is a number: the API server does not decode it into a label value (selectors.py)."""
+    with pytest.raises(network.InvalidSelector, match="must be a string"):
+        network.selector_matches({"matchLabels": {"version": 2}}, {"version": "2"})
+    assert network.selector_matches({"matchLabels": {"version": "2"}}, {"version": "2"})
 
 
 @pytest.mark.parametrize("selector", [
@@ -224,6 +227,16 @@ ISOLATION = [
     ("no-labels", None, [{"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}], "fail",
      ["Ingress", "Egress"]),
     ("no-policies", {"app": "api"}, [], "fail", ["Ingress", "Egress"]),
+    # invalid podSelectors (selectors.py) select no pod, even where a lenient reading would select this one
+    ("invalid-notin-without-values", {"app": "api"},
+     [{"podSelector": {"matchExpressions": [{"key": "tier", "operator": "NotIn"}]},
+       "policyTypes": ["Ingress", "Egress"]}], "fail", ["Ingress", "Egress"]),
+    ("invalid-exists-with-values", {"app": "api"},
+     [{"podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists", "values": ["api"]}]},
+       "policyTypes": ["Ingress", "Egress"]}], "fail", ["Ingress", "Egress"]),
+    ("invalid-key", {"app": "api"},
+     [{"podSelector": {"matchExpressions": [{"key": "bad key", "operator": "DoesNotExist"}]},
+       "policyTypes": ["Ingress", "Egress"]}], "fail", ["Ingress", "Egress"]),
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_k8shardening.checks import NotApplicable, Undetermined, pod
+from pytest_k8shardening.checks import NotApplicable, Undetermined, pod, pss
 from pytest_k8shardening.model import WORKLOAD_KINDS
 
 from .k8s import container, inventory, obj, workload, wrap_pod_spec
@@ -530,3 +530,39 @@ def test_min_run_as_id_must_be_a_whole_number(pytester: pytest.Pytester, value: 
     result = pytester.runpytest("--k8s-manifests", str(f))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*k8s_min_run_as_id takes a whole number from 0 (off) to 2147483647, not '{value}'*"])
+
+
+# --------------------------------------------------------------- parity with the PSS checks (issue 17)
+def _pss_verdict(check: Any, w: Any) -> str:
+    return "fail" if check(w, "latest") else "pass"
+
+
+PSS_PARITY = [
+    # id, NSA container check, PSS check, container securityContext: same setting, same verdict
+    *[(f"add-{cap}", pod.dangerous_capabilities, pss.capabilities_baseline, {"capabilities": {"add": [cap]}})
+      for cap in ("CHOWN", "NET_BIND_SERVICE", "SETPCAP", "SYS_ADMIN", "NET_RAW", "CAP_CHOWN", "chown", "ALL")],
+    *[(f"selinux-{t or 'empty'}", pod.selinux_not_weakened, pss.se_linux_options, {"seLinuxOptions": {"type": t}})
+      for t in ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t", "spc_t",
+                "unconfined_t")],
+    *[(f"apparmor-{t}", pod.apparmor_not_weakened, pss.app_armor_profile, {"appArmorProfile": {"type": t}})
+      for t in ("RuntimeDefault", "Localhost", "Unconfined", "runtime/default")],
+    *[(f"seccomp-{t}", pod.seccomp_profile, pss.seccomp_profile_restricted, {"seccompProfile": {"type": t}})
+      for t in ("RuntimeDefault", "Localhost", "Unconfined", "runtime/default")],
+    *[(f"restricted-add-{cap}", pod.capabilities_dropped, pss.capabilities_restricted,
+       {"capabilities": {"drop": ["ALL"], "add": [cap]}}) for cap in ("NET_BIND_SERVICE", "CHOWN", "net_bind_service")],
+]
+
+
+@pytest.mark.parametrize(("nsa", "check", "sc"), [c[1:] for c in PSS_PARITY], ids=[c[0] for c in PSS_PARITY])
+def test_nsa_checks_claiming_pss_semantics_agree_with_pss(nsa: Any, check: Any, sc: dict[str, Any]) -> None:
+    c = container(sc)
+    assert verdict(nsa(c)) == _pss_verdict(check, c.workload)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("", "pass"), ("runtime/default", "pass"), ("localhost/p", "pass"), ("unconfined", "fail"),
+    ("docker/default", "fail"), ("localhost", "fail")])
+def test_apparmor_annotation_agrees_with_pss(value: str, expected: str) -> None:
+    meta = {"annotations": {f"{pss.APPARMOR_ANNOTATION_PREFIX}web": value}}
+    w = workload({"containers": [{"name": "web", "image": "x"}]}, pod_meta=meta)
+    assert verdict(pod.apparmor_not_weakened(w.containers[0])) == expected == _pss_verdict(pss.app_armor_profile, w)

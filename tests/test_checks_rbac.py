@@ -172,16 +172,26 @@ SELECTORS = [
     ("does-not-exist-hit", {"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": "1"}, False),
     ("labels-and-expressions", {"matchLabels": {"a": "1"},
                                 "matchExpressions": [{"key": "b", "operator": "Exists"}]}, {"a": "1"}, False),
-    ("unknown-operator", {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}, {"a": "2"}, False),
     ("empty-selects-everything", {}, {"x": "y"}, True),
+    # invalid (selectors.py): the API server rejects the ClusterRole, so nothing aggregates through it
+    ("unknown-operator", {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}, {"a": "2"}, False),
+    ("in-without-values", {"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}, {"a": "1"}, False),
+    ("notin-without-values", {"matchExpressions": [{"key": "a", "operator": "NotIn"}]}, {"a": "1"}, False),
+    ("exists-with-values", {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["1"]}]},
+     {"a": "1"}, False),
+    ("does-not-exist-with-values", {"matchExpressions": [{"key": "a", "operator": "DoesNotExist",
+                                                          "values": ["1"]}]}, {}, False),
+    ("bad-key", {"matchExpressions": [{"key": "a b", "operator": "DoesNotExist"}]}, {}, False),
+    ("non-string-value", {"matchLabels": {"a": True}}, {"a": "true"}, False),
     ("not-a-mapping", "a=1", {"a": "1"}, False),
+    ("null-entry", None, {"a": "1"}, False),
 ]
 
 
 @pytest.mark.parametrize(("selector", "labels", "expected"), [s[1:] for s in SELECTORS],
                          ids=[s[0] for s in SELECTORS])
-def test_selector_matches(selector: Any, labels: dict[str, str], expected: bool) -> None:
-    assert rbac.selector_matches(selector, labels) is expected
+def test_aggregation_selects(selector: Any, labels: dict[str, str], expected: bool) -> None:
+    assert rbac.aggregation_selects(selector, labels) is expected
 
 
 # ----------------------------------------------------------------- role resolution
@@ -196,6 +206,17 @@ def test_aggregated_cluster_role_unions_selected_roles() -> None:
                                                           ("secret-peek", "list on secrets")]
     [f] = rbac.secrets_read(bindings(inv)[0], inv)
     assert "rules[0] of ClusterRole secret-peek (list on secrets)" in f.message
+
+
+def test_invalid_aggregation_selector_aggregates_nothing() -> None:
+    """In with no values is rejected by the API server: no rules flow in, and the child counts as unused."""
+    parent = crole("monitoring", rule("get", "pods"), selectors=[
+        {"matchExpressions": [{"key": "acme.io/aggregate-to-monitoring", "operator": "In", "values": []}]}])
+    child = crole("secret-peek", rule("list", "secrets"), labels={"acme.io/aggregate-to-monitoring": "true"})
+    inv = inv_of(parent, child, crb("mon", "monitoring", user("alice")))
+    b = rbac.resolve(bindings(inv)[0], inv)
+    assert [r.role for r in b.role.rules] == ["monitoring"]
+    assert rbac.secrets_read(bindings(inv)[0], inv) == []
 
 
 def test_aggregation_is_transitive_and_survives_cycles() -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +21,8 @@ import pytest
 from pytest_k8shardening.checks import NotApplicable, pod
 from pytest_k8shardening.model import Container, Inventory, K8sObject, Source, Workload
 
-ROOT = Path(__file__).resolve().parents[1]
+from .oracle import psa_oracle_binary
+
 
 # our check -> (upstream check id, applies per container?)
 CONTAINER_CHECKS: dict[str, tuple[Callable[[Container], Any], str]] = {
@@ -163,13 +162,7 @@ CASES = _cases()
 
 @functools.cache
 def oracle() -> dict[str, Any]:
-    if shutil.which("go") is None:
-        pytest.skip("the Go toolchain is not installed, so the upstream PSS oracle cannot be built")
-    build = subprocess.run(["bash", str(ROOT / "scripts" / "build-psa-oracle.sh")], capture_output=True,
-                           text=True, timeout=900)
-    if build.returncode != 0:
-        pytest.fail(f"building the PSS oracle failed:\n{build.stderr[-3000:]}")
-    binary = build.stdout.strip().splitlines()[-1]
+    binary = psa_oracle_binary()
     payload = {"version": "latest", "cases": [{"name": n, "pod": p} for n, p in CASES.items()]}
     run = subprocess.run([binary], input=json.dumps(payload), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -24,10 +24,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +34,8 @@ from pytest_k8shardening.checks import NotApplicable, pss
 from pytest_k8shardening.model import WORKLOAD_KINDS, InvalidObject, Inventory, K8sObject, Source, Workload
 
 from .k8s import wrap_pod_spec
+from .oracle import psa_oracle_binary
 
-ROOT = Path(__file__).resolve().parents[1]
 
 VERSIONS = ["v1.0", "v1.19", "v1.22", "v1.23", "v1.25", "v1.27", "v1.29", "v1.31", "v1.34", "v1.35", "latest"]
 # Not compared case by case, but the version arithmetic must agree here too.
@@ -345,18 +343,6 @@ CASES = _build_cases()
 
 
 # ------------------------------------------------------------------ oracle
-@functools.cache
-def _binary() -> str:
-    # A cached binary needs no Go; without one, a missing toolchain skips (and nothing else does).
-    build = subprocess.run(["bash", str(ROOT / "scripts" / "build-psa-oracle.sh")], capture_output=True,
-                           text=True, timeout=900)
-    if build.returncode != 0:
-        if shutil.which("go") is None:
-            pytest.skip("the Go toolchain is not installed, so the upstream PSS oracle cannot be built")
-        pytest.fail(f"building the PSS oracle failed:\n{build.stderr[-3000:]}")
-    return build.stdout.strip().splitlines()[-1]
-
-
 def as_stored(pod: dict[str, Any]) -> dict[str, Any]:
     """``pod`` with the API server's defaults that the model applies (see ``model._apply_defaults``)."""
     w = Workload(K8sObject(copy.deepcopy(pod), Source("case.yaml", 1, 1)))
@@ -365,7 +351,7 @@ def as_stored(pod: dict[str, Any]) -> dict[str, Any]:
 
 def run_oracle(version: str, pods: dict[str, dict[str, Any]]) -> dict[str, Any]:
     payload = {"version": version, "cases": [{"name": n, "pod": p} for n, p in pods.items()]}
-    run = subprocess.run([_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
+    run = subprocess.run([psa_oracle_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     out["by_name"] = {r["name"]: r for r in out["results"]}
@@ -376,7 +362,7 @@ def run_oracle(version: str, pods: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def oracle(version: str) -> dict[str, Any]:
     """The oracle's whole answer for every case at ``version`` (one run per version per session)."""
     payload = {"version": version, "cases": [{"name": n, "pod": as_stored(p)} for n, p in CASES.items()]}
-    run = subprocess.run([_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
+    run = subprocess.run([psa_oracle_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     out["by_name"] = {r["name"]: r for r in out["results"]}
@@ -385,7 +371,7 @@ def oracle(version: str) -> dict[str, Any]:
 
 @functools.cache
 def list_checks() -> dict[str, Any]:
-    run = subprocess.run([_binary(), "-list-checks"], capture_output=True, text=True, timeout=60)
+    run = subprocess.run([psa_oracle_binary(), "-list-checks"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -449,7 +435,7 @@ def test_registry_matches_upstream() -> None:
 @pytest.mark.parametrize("version", VERSIONS + EXTRA_VERSIONS)
 def test_version_selection_matches_upstream(version: str) -> None:
     payload = {"version": version, "cases": []}
-    run = subprocess.run([_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=60)
+    run = subprocess.run([psa_oracle_binary()], input=json.dumps(payload), capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert pss.format_version(pss.resolve_version(version)) == out["effective_version"]

@@ -187,10 +187,13 @@ def _cilium_key(key: str) -> str:
     return key
 
 
-def _requirements(selector: Any, what: str) -> list[Requirement]:
-    """A label selector's requirements (selectors.py); one the API server would reject is undecidable."""
+def _requirements(selector: Any, what: str, *, syntax: bool = True) -> list[Requirement]:
+    """A label selector's requirements (selectors.py); an invalid one makes the policy's reach undecidable.
+
+    ``syntax=False`` for Cilium, whose keys carry ``k8s:``/``any:``/``reserved:`` prefixes.
+    """
     try:
-        return requirements(selector)
+        return requirements(selector, syntax=syntax)
     except InvalidSelector as exc:
         raise Undecidable(f"{what} {exc}") from None
 
@@ -215,7 +218,7 @@ def _cilium(obj: K8sObject) -> Iterator[CniRule]:
         if not isinstance(spec.get("endpointSelector"), dict):
             raise Undecidable(f"{where} has no endpointSelector (the API server requires it, or a nodeSelector)")
         reqs = [(_cilium_key(k), op, v) for k, op, v in _requirements(spec.get("endpointSelector"),
-                                                                       f"{where}.endpointSelector")]
+                                                                       f"{where}.endpointSelector", syntax=False)]
         if any(k.startswith("reserved:") for k, _, _ in reqs):
             continue  # selects the host, world or health endpoints, not pods
         default_deny = mapping(spec.get("enableDefaultDeny"))

@@ -46,9 +46,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..model import Inventory, K8sObject, Namespace, mapping
-from .pod import BASELINE_CAPABILITIES, SELINUX_TYPES
-from .pss import SYSCTLS
-from .rbac import selector_matches
+from ..selectors import InvalidSelector, holds, requirements
+from .pss import BASELINE_CAPABILITIES, allowed_sysctls, apparmor_annotation_allowed, selinux_types
 
 __all__ = [
     "ENGINE_KINDS",
@@ -104,21 +103,28 @@ _NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def _ns_selected(selector: Any, ns: Namespace) -> bool | None:
-    """A namespaceSelector against ``ns``; None when the namespace's labels are unknown and matter."""
-    if selector is None or selector == {}:
-        return True
-    labels = {**ns.labels, _NAME_LABEL: ns.name}
-    if ns.obj is None:
-        keys: set[Any] = set(mapping(mapping(selector).get("matchLabels")))
-        keys |= {str(mapping(e).get("key")) for e in _list(mapping(selector).get("matchExpressions"))}
-        if keys - {_NAME_LABEL}:
-            return None
-    return selector_matches(selector, labels)
+    """A namespaceSelector (absent or null: every namespace) against ``ns``; None when the namespace's
+    labels are unknown and matter.
+
+    Raises :class:`InvalidSelector` (selectors.py): the API server or the engine's webhook rejects such a
+    policy, so each caller reads it fail-closed (the policy does not count as enforcing there).
+    """
+    reqs = requirements(selector)
+    if ns.obj is None and any(key != _NAME_LABEL for key, _, _ in reqs):
+        return None
+    return holds(reqs, {**ns.labels, _NAME_LABEL: ns.name})
+
+
+def _invalid_selector(exc: InvalidSelector, what: str = "namespaceSelector") -> str:
+    return f"its {what} is invalid ({exc}), so the policy is rejected and enforces nothing"
 
 
 def _ns_verdict(selector: Any, ns: Namespace) -> tuple[bool | None, str]:
-    """A policy's namespaceSelector as a match verdict with its reason (None: undecidable)."""
-    selected = _ns_selected(selector, ns)
+    """A policy's namespaceSelector as a match verdict with its reason (None: undecidable; invalid: no match)."""
+    try:
+        selected = _ns_selected(selector, ns)
+    except InvalidSelector as exc:
+        return False, _invalid_selector(exc)
     if selected is None:
         return None, f"its namespaceSelector needs the labels of {ns.name}, which are not among the inputs"
     return (True, "") if selected else (False, f"its namespaceSelector does not select {ns.name}")
@@ -184,7 +190,7 @@ def _kyverno_excludes(block: Any, ns: Namespace) -> tuple[bool | None, str]:
         if _list(res.get("namespaces")) and not _glob_in(ns.name, res.get("namespaces")):
             continue
         if res.get("namespaceSelector") is not None:
-            selected = _ns_selected(res.get("namespaceSelector"), ns)
+            selected = _ns_selected(res.get("namespaceSelector"), ns)  # valid: _kyverno_invalid ran first
             if selected is False:
                 continue
             if selected is None:
@@ -198,7 +204,7 @@ def _kyverno_action(spec: Mapping[str, Any], validate: Mapping[str, Any], ns: Na
     overrides = _list(validate.get("failureActionOverrides")) or _list(spec.get("validationFailureActionOverrides"))
     for o in overrides:
         o = mapping(o)
-        if _glob_in(ns.name, o.get("namespaces")) or (
+        if _glob_in(ns.name, o.get("namespaces")) or (  # the selector is valid: _kyverno_invalid ran first
                 o.get("namespaceSelector") is not None and _ns_selected(o.get("namespaceSelector"), ns)):
             return str(o.get("action") or "Audit"), "failureActionOverrides"
     if validate.get("failureAction"):
@@ -208,6 +214,30 @@ def _kyverno_action(spec: Mapping[str, Any], validate: Mapping[str, Any], ns: Na
     return "Audit", "the default (no failure action set)"
 
 
+def _kyverno_invalid(spec: Mapping[str, Any]) -> str | None:
+    """Why Kyverno's webhook rejects the policy for an invalid namespaceSelector (in a match or exclude
+    filter, or a failure-action override), or None: such a policy enforces nothing anywhere."""
+    selectors: list[tuple[str, Any]] = []
+    for i, rule in enumerate(_list(spec.get("rules"))):
+        for part in ("match", "exclude"):
+            block = mapping(mapping(rule).get(part))
+            for f in [*_list(block.get("any")), *_list(block.get("all")), block]:
+                res = mapping(mapping(f).get("resources"))
+                if res.get("namespaceSelector") is not None:
+                    selectors.append((f"rules[{i}].{part}", res["namespaceSelector"]))
+    overrides = [("validationFailureActionOverrides", o) for o in _list(spec.get("validationFailureActionOverrides"))]
+    overrides += [(f"rules[{i}].validate.failureActionOverrides", o) for i, rule in enumerate(_list(spec.get("rules")))
+                  for o in _list(mapping(mapping(rule).get("validate")).get("failureActionOverrides"))]
+    selectors += [(where, mapping(o)["namespaceSelector"]) for where, o in overrides
+                  if mapping(o).get("namespaceSelector") is not None]
+    for where, selector in selectors:
+        try:
+            requirements(selector)
+        except InvalidSelector as exc:
+            return f"{where}: {_invalid_selector(exc)}"
+    return None
+
+
 def _kyverno(obj: K8sObject, ns: Namespace) -> PolicyVerdict:
     name = f"Kyverno {obj.kind} {obj.namespace + '/' if obj.namespace else ''}{obj.name}"
     if obj.kind == "Policy" and obj.namespace != ns.name:
@@ -215,6 +245,8 @@ def _kyverno(obj: K8sObject, ns: Namespace) -> PolicyVerdict:
     spec = mapping(obj.raw.get("spec"))
     if spec.get("admission") is False:
         return PolicyVerdict(name, "inactive", "spec.admission is false: it only scans in the background")
+    if invalid := _kyverno_invalid(spec):
+        return PolicyVerdict(name, "inactive", invalid)
     best: PolicyVerdict | None = None
     undecided: list[str] = []
     reasons: list[str] = []
@@ -296,7 +328,7 @@ def _gk_apparmor(p: Mapping[str, Any]) -> _Decision:
     profiles = p.get("allowedProfiles")
     if not isinstance(profiles, list) or not profiles:
         return frozenset(), "allowedProfiles is not set"
-    ok = all(isinstance(x, str) and (x == "runtime/default" or x.startswith("localhost/")) for x in profiles)
+    ok = all(isinstance(x, str) and apparmor_annotation_allowed(x) for x in profiles)  # as baseline reads them
     return (frozenset({"AppArmor"}) if ok else frozenset()), None
 
 
@@ -305,7 +337,7 @@ def _gk_selinux(p: Mapping[str, Any]) -> _Decision:
     if not isinstance(allowed, list):
         return frozenset(), "allowedSELinuxOptions is not a list"
     ok = all(isinstance(o, dict) and not o.get("user") and not o.get("role")
-             and isinstance(o.get("type", ""), str) and o.get("type", "") in SELINUX_TYPES for o in allowed)
+             and isinstance(o.get("type", ""), str) and o.get("type", "") in selinux_types() for o in allowed)
     return (frozenset({"SELinux"}) if ok else frozenset()), None
 
 
@@ -326,7 +358,7 @@ def _gk_sysctls(p: Mapping[str, Any]) -> _Decision:
     allowed = p.get("allowedSysctls") or []
     if not isinstance(forbidden, list) or not isinstance(allowed, list):
         return frozenset(), "forbiddenSysctls/allowedSysctls are not lists"
-    safe = max(SYSCTLS.items())[1]
+    safe = allowed_sysctls()
     if "*" in forbidden and all(isinstance(s, str) and s in safe for s in allowed):
         return frozenset({"sysctls"}), None
     if "*" not in forbidden:
@@ -510,7 +542,11 @@ def _vaps(inv: Inventory, ns: Namespace) -> list[PolicyVerdict]:
             continue
         selectors = (mapping(spec.get("matchResources")).get("namespaceSelector"),
                      mapping(mapping(policy.raw.get("spec")).get("matchConstraints")).get("namespaceSelector"))
-        selected = [_ns_selected(s, ns) for s in selectors]
+        try:
+            selected = [_ns_selected(s, ns) for s in selectors]
+        except InvalidSelector as exc:
+            out.append(PolicyVerdict(name, "inactive", _invalid_selector(exc)))
+            continue
         if False in selected:
             out.append(PolicyVerdict(name, "inactive", f"its namespaceSelector does not select {ns.name}"))
             continue

@@ -3,9 +3,12 @@
 NetworkPolicies are read the way the API server stores them
 (k8s.io/api networking/v1 and its defaulting):
 
-* ``spec.podSelector`` ``{}`` (or absent) selects every pod of the namespace;
-  otherwise ``matchLabels`` and ``matchExpressions`` (In, NotIn, Exists,
-  DoesNotExist) must all hold for the pod template's labels.
+* ``spec.podSelector`` ``{}`` (or absent, or null: the API decodes both to
+  ``{}``) selects every pod of the namespace; otherwise ``matchLabels`` and
+  ``matchExpressions`` (In, NotIn, Exists, DoesNotExist) must all hold for
+  the pod template's labels (``selectors.py``). A podSelector the API server
+  would reject (unknown operator, ``In`` without values, ...) selects no pod:
+  such a policy isolates nothing and denies nothing by default.
 * ``spec.policyTypes`` absent or empty means ``[Ingress]``, plus ``Egress``
   when ``spec.egress`` has rules. Rules of a direction the policy does not
   list are ignored.

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from ..model import Container, Workload, mapping
-from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, refs
+from . import REFERENCE_KEYS, CheckResult, Finding, NotApplicable, Undetermined, pss
+from .pod_references import (ADD_ONLY_NET_BIND_REFERENCES, DROP_ALL_REFERENCES, SECCOMP_POD_OVERRIDDEN_REFERENCES,
+                             SECCOMP_UNSET_REFERENCES, SECCOMP_WEAK_REFERENCES, added_capability_references)
+from .pss import BASELINE_CAPABILITIES  # the checks claiming PSS semantics read its constants (issue 17)
 
 __all__ = [
-    "BASELINE_CAPABILITIES",
     "RUNTIME_SOCKETS",
-    "SELINUX_TYPES",
     "allow_privilege_escalation",
     "apparmor_not_weakened",
     "capabilities_dropped",
@@ -45,19 +45,6 @@ __all__ = [
     "selinux_not_weakened",
     "service_account_token",
 ]
-
-#: Capabilities the Pod Security Standards' baseline level allows to be added
-#: (the container runtime's default set). Anything else widens the kernel
-#: attack surface.
-BASELINE_CAPABILITIES: frozenset[str] = frozenset({
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-})
-
-#: SELinux types the baseline level allows (empty means the runtime's default).
-SELINUX_TYPES: frozenset[str] = frozenset({
-    "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t",
-})
 
 #: Host paths of container runtime sockets. Mounting one of them, or any
 #: directory above one, gives the pod control of every container on the node.
@@ -189,32 +176,10 @@ def dangerous_capabilities(c: Container) -> CheckResult:
     bad = [str(cap) for cap in add if cap not in BASELINE_CAPABILITIES]
     groups: dict[tuple[tuple[str, ...], ...], list[str]] = {}
     for cap in bad:  # one finding per set of upstream rules that fail these capabilities
-        cited = _added_capability_references(cap)
+        cited = added_capability_references(cap)
         groups.setdefault(tuple(cited[k] for k in REFERENCE_KEYS), []).append(cap)
     return [Finding(f"adds capabilities outside the baseline set: {', '.join(caps)}", f"{path}.add",
                     references=dict(zip(REFERENCE_KEYS, key))) for key, caps in groups.items()]
-
-
-#: Kubescape C-0046's ``insecureCapabilities`` (its default configuration).
-KUBESCAPE_INSECURE_CAPABILITIES = frozenset({
-    "SETPCAP", "NET_ADMIN", "NET_RAW", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_ADMIN", "SYS_BOOT",
-    "MAC_OVERRIDE", "MAC_ADMIN", "PERFMON", "ALL", "BPF"})
-
-
-def _added_capability_references(cap: str) -> Mapping[str, tuple[str, ...]]:
-    """The upstream rules an added capability outside the baseline set fails (issue 15).
-
-    Trivy KSV-0022 and CIS 5.2.9 (added capabilities) read every one; Kubescape C-0046 only those of
-    its list; Kubescape C-0057 counts an added SYS_ADMIN as a privileged container; CIS 5.2.8 is NET_RAW.
-    """
-    return refs(kubescape=[*(["C-0046"] if cap in KUBESCAPE_INSECURE_CAPABILITIES else []),
-                           *(["C-0057"] if cap == "SYS_ADMIN" else [])],
-                trivy=["KSV-0022"], cis=[*(["5.2.8"] if cap == "NET_RAW" else []), "5.2.9"])
-
-
-#: Trivy KSV-0003 reads only ``drop``; KSV-0106 and CIS 5.2.10 read ``drop`` and ``add`` (issue 15).
-DROP_ALL_REFERENCES = refs(trivy=["KSV-0003", "KSV-0106"], cis=["5.2.10"])
-ADD_ONLY_NET_BIND_REFERENCES = refs(trivy=["KSV-0106"], cis=["5.2.10"])
 
 
 def capabilities_dropped(c: Container) -> CheckResult:
@@ -231,7 +196,7 @@ def capabilities_dropped(c: Container) -> CheckResult:
         shown = ", ".join(map(str, drop)) if drop else "nothing"
         findings.append(Finding(f"capabilities.drop does not contain ALL (drops {shown})", f"{path}.drop",
                                 references=DROP_ALL_REFERENCES))
-    extra = [str(cap) for cap in add if cap != "NET_BIND_SERVICE"]
+    extra = [str(cap) for cap in add if cap not in pss.RESTRICTED_ADDABLE_CAPABILITIES]
     if extra:
         findings.append(Finding(f"adds capabilities other than NET_BIND_SERVICE: {', '.join(extra)}", f"{path}.add",
                                 references=ADD_ONLY_NET_BIND_REFERENCES))
@@ -340,16 +305,6 @@ def host_ports(c: Container) -> CheckResult:
 
 
 # --------------------------------------------------------------- kernel profiles
-#: seccomp, by what a finding reads (issue 15). Unset: Kubescape C-0055 fails only a missing profile and
-#: Trivy KSV-0104 (baseline) allows it. A weak effective type: C-0055 counts any profile as set. A weak pod
-#: profile under a container's own: only the PSS-derived KSV-0104 reads it (C-0210 reads the container's
-#: first). Kubescape C-0210 and CIS 5.7.2 ask for RuntimeDefault and so also fail Localhost, which PSS
-#: restricted and this check allow.
-SECCOMP_UNSET_REFERENCES = refs(kubescape=["C-0055", "C-0210"], trivy=["KSV-0030"], cis=["5.7.2"])
-SECCOMP_WEAK_REFERENCES = refs(kubescape=["C-0210"], trivy=["KSV-0030", "KSV-0104"], cis=["5.7.2"])
-SECCOMP_POD_OVERRIDDEN_REFERENCES = refs(trivy=["KSV-0104"])
-
-
 def seccomp_profile(c: Container) -> CheckResult:
     """The effective seccomp profile must be RuntimeDefault or Localhost.
 
@@ -365,7 +320,7 @@ def seccomp_profile(c: Container) -> CheckResult:
     s = c.setting("seccompProfile")
     pod_profile = c.workload.pod_security_context.get("seccompProfile")
     if s.level == "container" and pod_profile is not None \
-            and mapping(pod_profile).get("type") not in ("RuntimeDefault", "Localhost"):
+            and mapping(pod_profile).get("type") not in pss.PROFILE_TYPES:
         # Upstream forbids a weak pod-level profile even where containers override it.
         path = f"{c.workload.spec_path}.securityContext.seccompProfile.type"
         findings.append(Finding(f"{path}={mapping(pod_profile).get('type')} at pod level", path,
@@ -375,7 +330,7 @@ def seccomp_profile(c: Container) -> CheckResult:
                         "Unconfined unless the kubelet enables seccompDefault",
                         f"{c.path}.securityContext.seccompProfile", references=SECCOMP_UNSET_REFERENCES)]
     kind = mapping(s.value).get("type")
-    if kind not in ("RuntimeDefault", "Localhost"):
+    if kind not in pss.PROFILE_TYPES:
         findings.append(Finding(f"{s.path}.type={kind}: system calls are not filtered", f"{s.path}.type",
                                 references=SECCOMP_WEAK_REFERENCES))
     return findings
@@ -400,11 +355,11 @@ def apparmor_not_weakened(c: Container) -> CheckResult:
         profile = sc.get("appArmorProfile")
         if profile is not None:
             kind = mapping(profile).get("type")
-            if kind not in ("RuntimeDefault", "Localhost"):
+            if kind not in pss.PROFILE_TYPES:
                 findings.append(Finding(f"{path}.appArmorProfile.type={kind}", f"{path}.appArmorProfile.type"))
-    key = f"container.apparmor.security.beta.kubernetes.io/{c.name}"
+    key = f"{pss.APPARMOR_ANNOTATION_PREFIX}{c.name}"
     value = w.annotations.get(key)
-    if value not in (None, "", "runtime/default") and not str(value).startswith("localhost/"):
+    if value is not None and not pss.apparmor_annotation_allowed(str(value)):
         findings.append(Finding(f"annotation {key}={value}", f"metadata.annotations[{key}]"))
     return findings
 
@@ -423,7 +378,7 @@ def selinux_not_weakened(c: Container) -> CheckResult:
                      (c.security_context, f"{c.path}.securityContext")):
         opts = mapping(sc.get("seLinuxOptions"))
         se_type = opts.get("type")
-        if se_type is not None and se_type not in SELINUX_TYPES:
+        if se_type is not None and se_type not in pss.selinux_types():
             findings.append(Finding(f"{path}.seLinuxOptions.type={se_type}", f"{path}.seLinuxOptions.type"))
         for key in ("user", "role"):
             if opts.get(key) not in (None, ""):

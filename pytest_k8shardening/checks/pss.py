@@ -15,7 +15,10 @@ Kubernetes 1.36), named after the upstream check ID. The contract:
   ``reason`` and ``detail`` are upstream's ``ForbiddenReason`` and
   ``ForbiddenDetail`` verbatim, and ``field`` is the JSON path of the first
   offending field in upstream's order (pod level, then init containers,
-  containers and ephemeral containers).
+  containers and ephemeral containers). Where the controls citing a check
+  cite upstream rules that read different settings, ``references`` holds
+  the ids of the rules that fail on what the finding names
+  (``pod_references.py``); it is the plugin's, not upstream's.
 * :class:`~pytest_k8shardening.checks.NotApplicable` when the check does not
   exist at that version (``runAsUser`` before v1.23, say).
 * A field of the wrong type (``hostNetwork: "true"``) raises
@@ -44,18 +47,22 @@ one control contributes to a level.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from ..model import Container, InvalidObject, Workload
-from . import CheckResult, Finding, NotApplicable
+from . import CheckResult, Finding, NotApplicable, refs
+from . import pod_references as ids
 
 __all__ = [
+    "APPARMOR_ANNOTATION_PREFIX",
     "BASELINE_CAPABILITIES",
     "CHECKS",
     "LATEST",
     "LEVELS",
+    "PROFILE_TYPES",
+    "RESTRICTED_ADDABLE_CAPABILITIES",
     "RESTRICTED_VOLUME_SOURCES",
     "SELINUX_TYPES",
     "SYSCTLS",
@@ -64,7 +71,9 @@ __all__ = [
     "PSSFinding",
     "aggregate",
     "allow_privilege_escalation",
+    "allowed_sysctls",
     "app_armor_profile",
+    "apparmor_annotation_allowed",
     "capabilities_baseline",
     "capabilities_restricted",
     "check_version",
@@ -85,6 +94,7 @@ __all__ = [
     "run_as_user",
     "run_check",
     "se_linux_options",
+    "selinux_types",
     "seccomp_profile_baseline",
     "seccomp_profile_restricted",
     "sysctls",
@@ -144,10 +154,14 @@ _RESTRICTED_VOLUME_TYPES: tuple[str, ...] = (
     "photonPersistentDisk", "portworxVolume", "scaleIO", "storageos",
 )
 
-_APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+#: The beta AppArmor annotation, one per container: ``<prefix><container name>``.
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 _SECCOMP_CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
-_VALID_PROFILE_TYPES = ("RuntimeDefault", "Localhost")
+#: The ``seccompProfile.type`` restricted allows and the ``appArmorProfile.type`` baseline allows.
+PROFILE_TYPES: tuple[str, ...] = ("RuntimeDefault", "Localhost")
+#: What restricted lets ``capabilities.add`` name, once ``drop`` holds ``ALL``.
+RESTRICTED_ADDABLE_CAPABILITIES: frozenset[str] = frozenset({"NET_BIND_SERVICE"})
 
 
 # =========================================================================== versions
@@ -230,6 +244,16 @@ def check_version(check_id: str, version: VersionLike) -> Version | None:
     v = resolve_version(version)
     active = [m for m in CHECKS[check_id].versions if m <= v]
     return active[-1] if active else None
+
+
+def selinux_types(version: VersionLike = "latest") -> frozenset[str]:
+    """The ``seLinuxOptions.type`` values baseline allows at ``version`` ("" is the runtime's default)."""
+    return SELINUX_TYPES[check_version("seLinuxOptions", version) or min(SELINUX_TYPES)]
+
+
+def allowed_sysctls(version: VersionLike = "latest") -> frozenset[str]:
+    """The sysctl names baseline allows at ``version`` (the safe set)."""
+    return SYSCTLS[check_version("sysctls", version) or min(SYSCTLS)]
 
 
 def _active(check_id: str, version: VersionLike) -> Version | NotApplicable:
@@ -353,8 +377,11 @@ class PSSFinding(Finding):
     detail: str = ""
 
 
-def _forbid(check_id: str, reason: str, detail: str, field: str | None) -> list[Finding]:
-    return [PSSFinding(f"{reason}: {detail}", field, check_id, reason, detail)]
+def _forbid(check_id: str, reason: str, detail: str, field: str | None,
+            references: Mapping[str, tuple[str, ...]] | None = None) -> list[Finding]:
+    """Upstream's one finding for a forbidden check; ``references``: the upstream ids of what it reports
+    (``pod_references.py``), where the controls citing the check cite rules that read different settings."""
+    return [PSSFinding(f"{reason}: {detail}", field, check_id, reason, detail, references=references)]
 
 
 def _pl(singular: str, plural: str, n: int) -> str:
@@ -489,7 +516,7 @@ def _bad_profile_types(w: Workload, key: str) -> tuple[list[str], list[str], set
     values: set[str] = set()
     psc, ppath = _pod_sc(w)
     t = _profile_type(psc, key, ppath)
-    if t is not None and t not in _VALID_PROFILE_TYPES:
+    if t is not None and t not in PROFILE_TYPES:
         setters.append("pod")
         values.add(t)
         fields.append(f"{ppath}.{key}.type")
@@ -497,7 +524,7 @@ def _bad_profile_types(w: Workload, key: str) -> tuple[list[str], list[str], set
     for c in w.containers:
         sc, path = _sc(c)
         t = _profile_type(sc, key, path)
-        if t is not None and t not in _VALID_PROFILE_TYPES:
+        if t is not None and t not in PROFILE_TYPES:
             bad.append(c.name)
             values.add(t)
             fields.append(f"{path}.{key}.type")
@@ -553,7 +580,8 @@ def host_namespaces(w: Workload, version: VersionLike = "latest") -> CheckResult
              if _bool(w.pod_spec.get(key), f"{w.spec_path}.{key}") is True]
     if not found:
         return []
-    return _forbid("hostNamespaces", "host namespaces", ", ".join(f"{k}=true" for k, _ in found), found[0][1])
+    return _forbid("hostNamespaces", "host namespaces", ", ".join(f"{k}=true" for k, _ in found), found[0][1],
+                   ids.union(ids.HOST_NAMESPACE_REFERENCES[k] for k, _ in found))
 
 
 @_register("privileged", "baseline", [(1, 0)])
@@ -616,7 +644,8 @@ def capabilities_baseline(w: Workload, version: VersionLike = "latest") -> Check
         return []
     return _forbid("capabilities_baseline", "non-default capabilities",
                    f"{_containers_phrase(bad)} must not include {_join_quote(sorted(caps_bad))} in "
-                   "securityContext.capabilities.add", fields[0])
+                   "securityContext.capabilities.add", fields[0],
+                   ids.union(ids.added_capability_references(cap) for cap in sorted(caps_bad)))
 
 
 @_register("hostPathVolumes", "baseline", [(1, 0)], overridden_by="restrictedVolumes")
@@ -719,7 +748,8 @@ def host_probes_and_host_lifecycle(w: Workload, version: VersionLike = "latest")
                    f"{_join_quote(sorted(hosts))}", fields[0])
 
 
-def _apparmor_annotation_allowed(value: str) -> bool:
+def apparmor_annotation_allowed(value: str) -> bool:
+    """An AppArmor annotation value baseline allows: "", ``runtime/default`` or ``localhost/*``."""
     return value == "" or value == "runtime/default" or value.startswith("localhost/")
 
 
@@ -741,7 +771,7 @@ def app_armor_profile(w: Workload, version: VersionLike = "latest") -> CheckResu
     setters, fields, bad_values = _bad_profile_types(w, "appArmorProfile")
     annotations, apath = _annotations(w)
     forbidden = sorted((f"{k}={_go_quote(v)}", k) for k, v in annotations.items()
-                       if k.startswith(_APPARMOR_ANNOTATION_PREFIX) and not _apparmor_annotation_allowed(v))
+                       if k.startswith(APPARMOR_ANNOTATION_PREFIX) and not apparmor_annotation_allowed(v))
     values = sorted(bad_values)
     if forbidden:
         values += [item for item, _ in forbidden]
@@ -852,6 +882,11 @@ def proc_mount(w: Workload, version: VersionLike = "latest") -> CheckResult:
     return _proc_mount_1_0("procMount", w)
 
 
+#: Only Trivy KSV-0104 reads what seccompProfile_baseline does (an explicitly weak profile); stated on the
+#: finding because seccompProfile_restricted runs it in its place before v1.19, under a control citing more.
+_SECCOMP_BASELINE_REFERENCES = refs(trivy=["KSV-0104"])
+
+
 @_register("seccompProfile_baseline", "baseline", [(1, 0), (1, 19)], overridden_by="seccompProfile_restricted")
 def seccomp_profile_baseline(w: Workload, version: VersionLike = "latest") -> CheckResult:
     """Seccomp must not be explicitly set to Unconfined (baseline, v1.0+).
@@ -887,13 +922,13 @@ def seccomp_profile_baseline(w: Workload, version: VersionLike = "latest") -> Ch
         items = sorted(forbidden)
         return _forbid("seccompProfile_baseline", "seccompProfile",
                        f"forbidden {_pl('annotation', 'annotations', len(items))} {', '.join(items)}",
-                       f"{apath}[{forbidden[items[0]]}]")
+                       f"{apath}[{forbidden[items[0]]}]", _SECCOMP_BASELINE_REFERENCES)
     setters, fields, values = _bad_profile_types(w, "seccompProfile")
     if not setters:
         return []
     return _forbid("seccompProfile_baseline", "seccompProfile",
                    f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
-                   f"{_join_quote(sorted(values))}", fields[0])
+                   f"{_join_quote(sorted(values))}", fields[0], _SECCOMP_BASELINE_REFERENCES)
 
 
 @_register("sysctls", "baseline", [(1, 0), (1, 27), (1, 29), (1, 32)])
@@ -951,7 +986,8 @@ def restricted_volumes(w: Workload, version: VersionLike = "latest") -> CheckRes
     return _forbid("restrictedVolumes", "restricted volume types",
                    f"{_pl('volume', 'volumes', len(bad))} {_join_quote(bad)} {_pl('uses', 'use', len(bad))} "
                    f"{_pl('restricted volume type', 'restricted volume types', len(types))} "
-                   f"{_join_quote(sorted(types))}", fields[0])
+                   f"{_join_quote(sorted(types))}", fields[0],
+                   ids.union(ids.volume_type_references(t) for t in sorted(types)))
 
 
 @_register("allowPrivilegeEscalation", "restricted", [(1, 8), (1, 25)])
@@ -1080,32 +1116,36 @@ def seccomp_profile_restricted(w: Workload, version: VersionLike = "latest") -> 
     values: set[str] = set()
     psc, ppath = _pod_sc(w)
     pod_type = _profile_type(psc, "seccompProfile", ppath)
-    pod_ok = pod_type in _VALID_PROFILE_TYPES
+    pod_ok = pod_type in PROFILE_TYPES
     if pod_type is not None and not pod_ok:
         setters.append("pod")
         values.add(pod_type)
         fields.append(f"{ppath}.seccompProfile.type")
     explicit, implicit = [], []
+    cited = [ids.SECCOMP_POD_OVERRIDDEN_REFERENCES] if pod_type is not None and not pod_ok else []
     for c in w.containers:
         sc, path = _sc(c)
         t = _profile_type(sc, "seccompProfile", path)
         if t is not None:
-            if t not in _VALID_PROFILE_TYPES:
+            if t not in PROFILE_TYPES:
                 explicit.append(c.name)
                 values.add(t)
                 fields.append(f"{path}.seccompProfile.type")
+                cited.append(ids.SECCOMP_WEAK_REFERENCES)
         elif not pod_ok:
             implicit.append(c.name)
+            cited.append(ids.SECCOMP_WEAK_REFERENCES if pod_type is not None else ids.SECCOMP_UNSET_REFERENCES)
+    references = ids.union(cited)  # what every container's effective profile fails, whatever the message names
     if explicit:
         setters.append(_containers_phrase(explicit))
     if setters:
         return _forbid("seccompProfile_restricted", "seccompProfile",
                        f"{' and '.join(setters)} must not set securityContext.seccompProfile.type to "
-                       f"{_join_quote(sorted(values))}", fields[0])
+                       f"{_join_quote(sorted(values))}", fields[0], references)
     if implicit:
         return _forbid("seccompProfile_restricted", "seccompProfile",
                        f"pod or {_containers_phrase(implicit)} must set securityContext.seccompProfile.type to "
-                       '"RuntimeDefault" or "Localhost"', f"{ppath}.seccompProfile.type")
+                       '"RuntimeDefault" or "Localhost"', f"{ppath}.seccompProfile.type", references)
     return []
 
 
@@ -1135,7 +1175,7 @@ def capabilities_restricted(w: Workload, version: VersionLike = "latest") -> Che
         if "ALL" not in _cap_list(caps, "drop", path):
             missing.append(c.name)
             fields.append(f"{path}.drop")
-        extra = [cap for cap in _cap_list(caps, "add", path) if cap != "NET_BIND_SERVICE"]
+        extra = [cap for cap in _cap_list(caps, "add", path) if cap not in RESTRICTED_ADDABLE_CAPABILITIES]
         if extra:
             adding.append(c.name)
             forbidden.update(extra)
@@ -1148,7 +1188,12 @@ def capabilities_restricted(w: Workload, version: VersionLike = "latest") -> Che
                        "securityContext.capabilities.add")
     if not details:
         return []
-    return _forbid("capabilities_restricted", "unrestricted capabilities", "; ".join(details), fields[0])
+    cited = [ids.DROP_ALL_REFERENCES] if missing else []
+    if adding:
+        cited.append(ids.ADD_ONLY_NET_BIND_REFERENCES)
+        cited += [ids.added_capability_references(cap) for cap in sorted(forbidden)]
+    return _forbid("capabilities_restricted", "unrestricted capabilities", "; ".join(details), fields[0],
+                   ids.union(cited))
 
 
 @_register("procMount_restricted", "restricted", [(1, 35)])

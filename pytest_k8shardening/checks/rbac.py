@@ -11,8 +11,9 @@ RBAC authorizer does (``plugin/pkg/auth/authorizer/rbac``):
   ClusterRole). A ClusterRole with an ``aggregationRule`` holds the union of
   its own rules and the rules of every other ClusterRole whose labels match
   one of its ``clusterRoleSelectors`` (label selectors with ``matchLabels``
-  and ``matchExpressions``; an empty selector matches every ClusterRole, an
-  invalid operator matches none), transitively, as the
+  and ``matchExpressions``, read by ``selectors.py``; an empty selector
+  matches every ClusterRole, one the API server would reject matches none),
+  transitively, as the
   clusterrole-aggregation controller builds it.
 * **Roles that are not there.** Scanning manifests, a ClusterRole that is
   not among the inputs but is one of Kubernetes' built-in roles
@@ -83,6 +84,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..model import WORKLOAD_KINDS, Inventory, K8sObject, Workload, mapping
+from ..selectors import InvalidSelector, selector_matches
 from . import CheckResult, Finding, NotApplicable, Undetermined, refs
 
 __all__ = [
@@ -94,6 +96,7 @@ __all__ = [
     "Rule",
     "Subject",
     "admin_infra_separation",
+    "aggregation_selects",
     "anonymous",
     "authenticated",
     "cluster_admin",
@@ -106,7 +109,6 @@ __all__ = [
     "nodes_proxy",
     "resolve",
     "secrets_read",
-    "selector_matches",
     "system_subject",
     "unused_role",
     "webhook_configuration_write",
@@ -359,43 +361,19 @@ def _covers(allowed: Rule, actual: Rule) -> bool:
 
 
 # ----------------------------------------------------------------- label selectors
-def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
-    """A Kubernetes LabelSelector (``matchLabels`` and ``matchExpressions``, ANDed) against ``labels``.
+def aggregation_selects(selector: Any, labels: Mapping[str, str]) -> bool:
+    """Does one ``clusterRoleSelectors`` entry select a ClusterRole with ``labels`` (selectors.py)?
 
-    An empty selector matches everything; a malformed one, or an unknown
-    operator, matches nothing (the API's LabelSelectorAsSelector fails).
+    ``{}`` selects every ClusterRole. An invalid entry (and a ``null`` one,
+    which the loader refuses) selects none: the API server rejects a
+    ClusterRole whose selector is invalid, so nothing aggregates through it.
     """
     if not isinstance(selector, dict):
         return False
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
+    try:
+        return selector_matches(selector, labels)
+    except InvalidSelector:
         return False
-    for key, value in match_labels.items():
-        if key not in labels or labels[key] != value:
-            return False
-    for expr in expressions:
-        expr = mapping(expr)
-        key, op = expr.get("key"), expr.get("operator")
-        values = expr.get("values") or []
-        if not isinstance(values, list) or not isinstance(key, str):
-            return False
-        present = key in labels
-        if op == "In":
-            if not present or labels[key] not in values:
-                return False
-        elif op == "NotIn":
-            if present and labels[key] in values:
-                return False
-        elif op == "Exists":
-            if not present:
-                return False
-        elif op == "DoesNotExist":
-            if present:
-                return False
-        else:
-            return False
-    return True
 
 
 # ----------------------------------------------------------------- roles
@@ -506,7 +484,7 @@ def _effective(name: str, pool: _Pool, seen: frozenset[str] = frozenset()) -> li
             if other == name or other in seen:
                 continue
             labels = mapping(mapping(pool.roles[other][0].get("metadata")).get("labels"))
-            if any(selector_matches(sel, labels) for sel in selectors):
+            if any(aggregation_selects(sel, labels) for sel in selectors):
                 out += _effective(other, pool, seen | {name})
     unique: dict[tuple[tuple[str, ...], ...], Rule] = {}
     for rule in out:
@@ -1067,7 +1045,7 @@ def unused_role(role: K8sObject, inventory: Inventory) -> CheckResult:
         return []
     if role.kind == "ClusterRole":
         for parent, selectors in aggregators:
-            if parent != role.name and any(selector_matches(s, role.labels) for s in selectors):
+            if parent != role.name and any(aggregation_selects(s, role.labels) for s in selectors):
                 return []
     where = f"namespace {role.namespace}" if role.kind == "Role" else "the cluster"
     name = f"{role.namespace}/{role.name}" if role.kind == "Role" else role.name

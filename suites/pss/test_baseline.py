@@ -68,9 +68,12 @@ def test_host_namespaces(k8s_workload: Workload, pytestconfig: pytest.Config) ->
     spec.hostIPC must be unset or false. Trivy's PSS baseline compliance spec
     maps this control to KSV-0008 only, which checks hostIPC; hostPID
     (KSV-0010) and hostNetwork (KSV-0009) are separate Trivy checks outside
-    that spec. Note that an API server defaults each container's hostPort to
-    its containerPort when hostNetwork is true, so a live pod then also
-    fails pss.baseline.host-ports; manifests are judged as written.
+    that spec. The finding cites the rules of the fields it names (hostPID:
+    Kubescape C-0038, Trivy KSV-0010, CIS 5.2.3; hostIPC: C-0038, KSV-0008,
+    5.2.4; hostNetwork: C-0041, KSV-0009, 5.2.5). Note that an API server
+    defaults each container's hostPort to its containerPort when hostNetwork
+    is true, so a live pod then also fails pss.baseline.host-ports;
+    manifests are judged as written.
     """
     assert_compliant(_evaluate("hostNamespaces", k8s_workload, pytestconfig))
 
@@ -95,7 +98,8 @@ def test_privileged(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
 @control(
     "pss.baseline.capabilities", title="No capabilities beyond the default set are added", severity="high",
     category="pod_security", frameworks=ONLY_BASELINE, guide=f"{GUIDE}: Capabilities",
-    references={"kubescape": ["C-0046"], "trivy": ["KSV-0022"], "cis": ["5.2.8", "5.2.9"], "pss": "baseline"},
+    references={"kubescape": ["C-0046", "C-0057"], "trivy": ["KSV-0022"], "cis": ["5.2.8", "5.2.9"],
+                "pss": "baseline"},
     remediation="Remove capabilities other than AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, "
                 "NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT from "
                 "securityContext.capabilities.add.",
@@ -107,7 +111,10 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     container runtime's default set, compared exactly (CAP_CHOWN or chown
     are not CHOWN). At restricted, pss.restricted.capabilities replaces it
     (from v1.22; before, that control runs this check). Trivy KSV-0022
-    allows no added capability at all, the default set included.
+    allows no added capability at all, the default set included. The
+    finding cites the rules of the capabilities it names: Kubescape C-0046
+    those of its list, C-0057 an added SYS_ADMIN (which it counts as
+    privileged), CIS 5.2.8 NET_RAW.
     """
     assert_compliant(_evaluate("capabilities_baseline", k8s_workload, pytestconfig))
 

@@ -49,7 +49,8 @@ def test_volume_types(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     with none of them (hostPath, nfs, or no source at all) fails. Trivy
     KSV-0028 leaves hostPath to KSV-0023, spells cephfs as cephFS (so it
     misses it), and does not list photonPersistentDisk or sourceless
-    volumes.
+    volumes: the finding cites KSV-0028 only for the types it flags, and
+    Kubescape C-0048 and Trivy KSV-0023 only for a hostPath.
     """
     assert_compliant(_evaluate("restrictedVolumes", k8s_workload, pytestconfig))
 
@@ -111,7 +112,8 @@ def test_run_as_user(k8s_workload: Workload, pytestconfig: pytest.Config) -> Non
 @control(
     "pss.restricted.seccomp", title="A seccomp profile is enforced", severity="medium",
     category="pod_security", frameworks=RESTRICTED, guide=f"{GUIDE}: Seccomp (v1.19+)",
-    references={"kubescape": ["C-0055", "C-0210"], "trivy": ["KSV-0030"], "cis": ["5.7.2"], "pss": "restricted"},
+    references={"kubescape": ["C-0055", "C-0210"], "trivy": ["KSV-0030", "KSV-0104"], "cis": ["5.7.2"],
+                "pss": "restricted"},
     remediation="Set securityContext.seccompProfile.type: RuntimeDefault (or Localhost) at pod level.",
 )
 def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
@@ -123,7 +125,11 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     be set anywhere. From v1.25 Windows pods pass. Before v1.19 restricted
     runs the baseline annotation check instead, and so does this test.
     Trivy KSV-0030 still reads the seccomp pod annotation and, when it is
-    present, stops requiring the field.
+    present, stops requiring the field. The finding cites what the
+    containers' effective profiles fail: unset, Kubescape C-0055 and C-0210,
+    Trivy KSV-0030, CIS 5.7.2; an explicit weak type, C-0210, KSV-0030,
+    KSV-0104 and 5.7.2 (C-0055 counts any profile as set); a weak pod-level
+    type every container overrides, KSV-0104 only.
     """
     assert_compliant(_evaluate("seccompProfile_restricted", k8s_workload, pytestconfig))
 
@@ -131,8 +137,8 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
 @control(
     "pss.restricted.capabilities", title="All capabilities are dropped", severity="medium",
     category="pod_security", frameworks=RESTRICTED, guide=f"{GUIDE}: Capabilities (v1.22+)",
-    references={"kubescape": ["C-0046"], "trivy": ["KSV-0106", "KSV-0003"], "cis": ["5.2.10"],
-                "pss": "restricted"},
+    references={"kubescape": ["C-0046", "C-0057"], "trivy": ["KSV-0106", "KSV-0003", "KSV-0022"],
+                "cis": ["5.2.8", "5.2.9", "5.2.10"], "pss": "restricted"},
     remediation="Set securityContext.capabilities.drop: [ALL] on every container, and add back only "
                 "NET_BIND_SERVICE if needed.",
 )
@@ -144,7 +150,11 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     ALL, exactly (all does not count), and add may hold only
     NET_BIND_SERVICE. From v1.25 Windows pods pass. Before v1.22 restricted
     runs capabilities_baseline instead, and so does this test. Trivy
-    KSV-0106 accepts a lower-case all.
+    KSV-0106 accepts a lower-case all. The finding cites what it reports:
+    a missing drop ALL, Trivy KSV-0003, KSV-0106 and CIS 5.2.10; added
+    capabilities, KSV-0106 and 5.2.10 plus each capability's own rules
+    (Trivy KSV-0022 and CIS 5.2.9 any, Kubescape C-0046 its list, C-0057
+    SYS_ADMIN, CIS 5.2.8 NET_RAW).
     """
     assert_compliant(_evaluate("capabilities_restricted", k8s_workload, pytestconfig))
 
