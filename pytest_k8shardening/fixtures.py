@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .model import Container, Inventory, K8sObject, Namespace, Workload
-from .options import Settings
+from .options import Settings, settings_of
+from .params import TARGET_FIXTURES, derive
 from .policy import OrgPolicy
 
 __all__ = ["k8s_cluster", "k8s_container", "k8s_namespace", "k8s_object", "k8s_policy", "k8s_settings",
@@ -17,6 +20,18 @@ _NO_TARGET = "no Kubernetes target: pass --k8s-manifests PATH (or set k8s_manife
 def _inventory(config: pytest.Config) -> Inventory | None:
     session = config.pluginmanager.get_plugin("k8shardening-session")
     return getattr(session, "inventory", None)
+
+
+def _derived(request: pytest.FixtureRequest, name: str) -> Any:
+    """Fixture ``name`` from the most specific target fixture the test asks for (see params.derive)."""
+    for source in TARGET_FIXTURES[:TARGET_FIXTURES.index(name)]:
+        if source in request.fixturenames:
+            inv = _inventory(request.config) if name == "k8s_namespace" else None
+            value = derive(name, request.getfixturevalue(source), inv)
+            if value is None:
+                pytest.skip("the object is cluster-scoped and has no namespace")
+            return value
+    pytest.skip(_NO_TARGET)
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +71,7 @@ def k8s_workload(request: pytest.FixtureRequest) -> Workload:
     Test ids read ``ns/Kind/name`` (``ns/Kind/name@variant`` when several
     variants declare it).
     """
-    if "k8s_container" in request.fixturenames:
-        return request.getfixturevalue("k8s_container").workload
-    pytest.skip(_NO_TARGET)
+    return _derived(request, "k8s_workload")
 
 
 @pytest.fixture
@@ -67,11 +80,7 @@ def k8s_object(request: pytest.FixtureRequest) -> K8sObject:
     ``@pytest.mark.k8s_select(kinds=[...])`` (all kinds when none are named).
     ``raw`` is the object as read, with Secret values redacted.
     """
-    for name in ("k8s_container", "k8s_workload"):
-        if name in request.fixturenames:
-            value = request.getfixturevalue(name)
-            return value.workload.obj if isinstance(value, Container) else value.obj
-    pytest.skip(_NO_TARGET)
+    return _derived(request, "k8s_object")
 
 
 @pytest.fixture
@@ -83,34 +92,18 @@ def k8s_namespace(request: pytest.FixtureRequest) -> Namespace:
     Namespace object when the target has one; ``resource()`` names the file
     and line where it is declared.
     """
-    for name in ("k8s_container", "k8s_workload", "k8s_object"):
-        if name in request.fixturenames:
-            value = request.getfixturevalue(name)
-            if not isinstance(value, (Container, Workload, K8sObject, Namespace)):
-                return value  # a group (--k8s-group-by): each object's namespace is derived when it runs
-            if isinstance(value, Namespace):
-                return value
-            obj = value.workload.obj if isinstance(value, Container) else \
-                value.obj if isinstance(value, Workload) else value
-            inv = _inventory(request.config)
-            if obj.namespace is None:
-                pytest.skip("the object is cluster-scoped and has no namespace")
-            found = inv.namespace_of(obj) if inv else None
-            return found if found is not None else Namespace(obj.namespace)
-    pytest.skip(_NO_TARGET)
+    return _derived(request, "k8s_namespace")
 
 
 @pytest.fixture(scope="session")
 def k8s_policy(pytestconfig: pytest.Config) -> OrgPolicy:
     """The organization policy from the ini file: ``allowed_registries``,
     ``required_labels`` (``k8s_allowed_registries``, ``k8s_required_labels``)."""
-    return OrgPolicy.from_config(pytestconfig)
+    return settings_of(pytestconfig).org
 
 
 @pytest.fixture(scope="session")
 def k8s_settings(pytestconfig: pytest.Config) -> Settings:
     """The run's resolved options (command line, then ini, then defaults): ``require_image_digest``,
     ``min_run_as_id`` and the rest of :class:`~pytest_k8shardening.options.Settings`."""
-    session = pytestconfig.pluginmanager.get_plugin("k8shardening-session")
-    settings = getattr(session, "settings", None)
-    return settings if isinstance(settings, Settings) else Settings.from_config(pytestconfig)
+    return settings_of(pytestconfig)

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 from .controls import NonCompliant
-from .model import Container, Inventory, K8sObject, Namespace, Workload
+from .model import Container, Inventory, Namespace
+from .params import derive
 
 __all__ = ["AUTO_THRESHOLD", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
            "group_values", "render_group_failure", "run_group"]
@@ -124,26 +125,6 @@ def _namespace(v: Any) -> str | None:
     return getattr(v, "namespace", None)
 
 
-def _derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
-    """The value fixture ``name`` would have for ``subject`` (see fixtures.py)."""
-    if name == "k8s_workload":
-        return subject.workload if isinstance(subject, Container) else subject
-    if name == "k8s_object":
-        if isinstance(subject, Container):
-            return subject.workload.obj
-        return subject.obj if isinstance(subject, Workload) else subject
-    if name == "k8s_namespace":
-        if isinstance(subject, Namespace):
-            return subject
-        obj = subject.workload.obj if isinstance(subject, Container) else getattr(subject, "obj", subject)
-        ns = _namespace(subject)
-        if not ns:
-            return None
-        found = inventory.namespace_of(obj) if inventory is not None and isinstance(obj, K8sObject) else None
-        return found if found is not None else Namespace(ns)
-    return subject
-
-
 class GroupFailed(pytest.fail.Exception):  # type: ignore[name-defined]
     """Some objects of a grouped item failed; carries the per-object results."""
 
@@ -177,7 +158,7 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
     for subject in group.subjects:
         kwargs = dict(funcargs)
         for name in derived:
-            kwargs[name] = subject if name == group.target else _derive(name, subject, inventory)
+            kwargs[name] = subject if name == group.target else derive(name, subject, inventory)
         # A passing object travels as its id alone (the collector resolves it against the
         # inventory): under xdist every result crosses a process boundary.
         entry: dict[str, Any] = {"id": subject.id, "outcome": "passed"}

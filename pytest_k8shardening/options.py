@@ -1,4 +1,11 @@
-"""Command-line options, their ini twins, and the one place they are resolved."""
+"""Command-line options, their ini twins, and the one place they are resolved.
+
+Every ``--k8s-*`` option and ``k8s_*`` ini value is read here, once per run,
+into a frozen :class:`Settings` (:func:`settings_of`): checked when pytest
+starts (a bad value is a usage error before anything is read), typed, and
+the same everywhere. Suites and custom tests get it from the ``k8s_settings``
+fixture (the org policy from ``k8s_policy``), never from ``getini``.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +22,9 @@ from .live import (
 )
 from .loader import DEFAULT_MAX_BYTES
 from .model import Scope
+from .policy import OrgPolicy
 
-__all__ = ["Settings", "add_options"]
+__all__ = ["Settings", "add_options", "settings_of"]
 
 _GROUP_BY = ("auto", "resource", "namespace", "control")
 
@@ -232,21 +240,22 @@ def _min_run_as_id(config: pytest.Config) -> int:
     return value
 
 
-def _check_versions(config: pytest.Config) -> None:
-    """Refuse a malformed k8s_pss_version / k8s_target_version before anything runs."""
+def _versions(config: pytest.Config) -> tuple[str, str]:
+    """ini ``k8s_pss_version`` and ``k8s_target_version``, refused when malformed before anything runs."""
     from .checks.pss import parse_version as pss_version
     from .checks.upgrades import parse_version as k8s_version
 
+    pss, target = config.getini("k8s_pss_version"), config.getini("k8s_target_version")
     try:
-        pss_version(config.getini("k8s_pss_version"))
+        pss_version(pss)
     except ValueError as exc:
         raise pytest.UsageError(f"k8shardening: k8s_pss_version: {exc}") from None
-    target = config.getini("k8s_target_version")
     if target:
         try:
             k8s_version(target)
         except ValueError as exc:
             raise pytest.UsageError(f"k8shardening: k8s_target_version: {exc}") from None
+    return pss, target
 
 
 @dataclass(frozen=True)
@@ -264,6 +273,7 @@ class Settings:
     builtin: bool = True
     report_json: Path | None = None
     max_file_size: int = DEFAULT_MAX_BYTES
+    #: ``k8s_system_workloads``: names (globs) of the user's own components that belong in kube-system.
     system_workloads: tuple[str, ...] = ()
     list_controls: bool = False
     report_sarif: Path | None = None
@@ -280,6 +290,12 @@ class Settings:
     max_response_size: int = DEFAULT_MAX_RESPONSE_BYTES
     require_image_digest: bool = False
     min_run_as_id: int = 0
+    #: ``k8s_pss_version``: the Pod Security Standards version the pss suites evaluate (``latest`` or ``v1.N``).
+    pss_version: str = "latest"
+    #: ``k8s_target_version``: the release manifests must be valid for; empty: the cluster's, else the newest.
+    target_version: str = ""
+    #: ``--k8s-org`` / ``k8s_org_checks``, ``k8s_allowed_registries``, ``k8s_required_labels``.
+    org: OrgPolicy = OrgPolicy()
 
     @property
     def live(self) -> bool:
@@ -325,7 +341,7 @@ class Settings:
                                     "(--k8s-manifests . for the current directory), or - for standard input")
         if list(manifests).count("-") > 1:
             raise pytest.UsageError("--k8s-manifests - is given more than once; standard input can be read once")
-        _check_versions(config)
+        pss_version, target_version = _versions(config)
         return cls(
             context=opt.k8s_context,
             kubeconfig=opt.k8s_kubeconfig,
@@ -356,4 +372,22 @@ class Settings:
             max_response_size=_positive(config, "k8s_max_response_size", int),
             require_image_digest=bool(config.getini("k8s_require_image_digest")),
             min_run_as_id=_min_run_as_id(config),
+            pss_version=pss_version,
+            target_version=target_version,
+            org=OrgPolicy(
+                enabled=bool(opt.k8s_org or config.getini("k8s_org_checks")),
+                allowed_registries=tuple(config.getini("k8s_allowed_registries")),
+                required_labels=tuple(config.getini("k8s_required_labels")),
+            ),
         )
+
+
+_SETTINGS = pytest.StashKey[Settings]()
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's :class:`Settings`, resolved on first use and kept for the rest of the run."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None:
+        settings = config.stash[_SETTINGS] = Settings.from_config(config)
+    return settings

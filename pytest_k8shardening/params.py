@@ -18,7 +18,7 @@ import pytest
 
 from .model import WORKLOAD_KINDS, Container, Inventory, K8sObject, Namespace, Workload
 
-__all__ = ["TARGET_FIXTURES", "parametrize", "subject_of"]
+__all__ = ["TARGET_FIXTURES", "derive", "parametrize", "subject_of"]
 
 #: Target fixtures, most specific first.
 TARGET_FIXTURES: tuple[str, ...] = ("k8s_container", "k8s_workload", "k8s_object", "k8s_namespace")
@@ -119,6 +119,32 @@ def parametrize(metafunc: pytest.Metafunc, inventory: Inventory | None, group_by
         metafunc.parametrize(target, [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none")])
         return
     metafunc.parametrize(target, values, ids=ids)
+
+
+def derive(name: str, subject: Any, inventory: Inventory | None) -> Any:
+    """The value target fixture ``name`` takes when a more specific one is ``subject``.
+
+    A container gives its workload, its object and its namespace; a workload
+    its object and namespace; an object its namespace (None when it is
+    cluster-scoped), as ``inventory`` declares it. The one derivation both the
+    fixtures and a grouped item's run (:func:`~pytest_k8shardening.grouping.run_group`)
+    use, so an object's values are the same in either mode. A group
+    (``--k8s-group-by``) is passed through: each of its objects is derived when it runs.
+    """
+    if not isinstance(subject, (Container, Workload, K8sObject, Namespace)):
+        return subject
+    if name == "k8s_workload":
+        return subject.workload if isinstance(subject, Container) else subject
+    if name == "k8s_namespace" and isinstance(subject, Namespace):
+        return subject
+    obj = subject.workload.obj if isinstance(subject, Container) else \
+        subject.obj if isinstance(subject, Workload) else subject
+    if name != "k8s_namespace":
+        return obj
+    if not isinstance(obj, K8sObject) or obj.namespace is None:
+        return None
+    found = inventory.namespace_of(obj) if inventory is not None else None
+    return found if found is not None else Namespace(obj.namespace)
 
 
 def subject_of(item: pytest.Item) -> Subject | None:

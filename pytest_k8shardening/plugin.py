@@ -17,8 +17,9 @@ from . import params, results
 from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
-from .options import Settings, add_options
-from .session import STDIN_KEY, K8sSession
+from .options import Settings, add_options, settings_of
+from .session import K8sSession
+from .target import STDIN_KEY
 
 _SESSION = "k8shardening-session"
 #: (session, pytest-html active): looked up once per report, so kept in the stash.
@@ -58,7 +59,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
-    settings = Settings.from_config(config)
+    settings = settings_of(config)
     if not (settings.enabled or settings.list_controls):
         return
     if not hasattr(config, "workerinput"):
@@ -136,9 +137,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.name == "org" and collection_path.parent.name == "suites" or (
             collection_path.parent.name == "org" and collection_path.parent.parent.name == "suites"):
         if Path(_suites_dir()) in collection_path.parents:
-            from .policy import OrgPolicy
-
-            return None if OrgPolicy.from_config(config).enabled else True
+            return None if settings_of(config).org.enabled else True
     return None
 
 

@@ -1,4 +1,4 @@
-"""Organization policy settings: the one place the ``org`` checks read them from.
+"""Organization policy settings: what the ``org`` checks read.
 
 Set them in ``pytest.ini``, ``tox.ini`` or ``pyproject.toml``::
 
@@ -7,7 +7,9 @@ Set them in ``pytest.ini``, ``tox.ini`` or ``pyproject.toml``::
     k8s_allowed_registries = ["registry.example.org/*", "ghcr.io/acme/*"]
     k8s_required_labels = ["app.kubernetes.io/name", "team"]
 
-Organization tests get them through the ``k8s_policy`` fixture, or
+They are resolved with the rest of the run's settings
+(:class:`~pytest_k8shardening.options.Settings`, field ``org``). Organization
+tests get them through the ``k8s_policy`` fixture, or
 ``OrgPolicy.from_config(pytestconfig)``.
 """
 
@@ -33,11 +35,10 @@ class OrgPolicy:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> OrgPolicy:
-        return cls(
-            enabled=bool(config.getoption("k8s_org", False) or config.getini("k8s_org_checks")),
-            allowed_registries=tuple(config.getini("k8s_allowed_registries")),
-            required_labels=tuple(config.getini("k8s_required_labels")),
-        )
+        """The run's policy (``Settings.org``): read once, with the other settings."""
+        from .options import settings_of
+
+        return settings_of(config).org
 
     def registry_allowed(self, registry: str, repository: str) -> bool:
         """Is ``registry/repository`` allowed by one of the globs?"""

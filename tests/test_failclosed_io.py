@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -40,7 +39,7 @@ from pytest_k8shardening.safeio import (
     check_outputs,
     read_regular_file,
 )
-from pytest_k8shardening.session import K8sSession
+from pytest_k8shardening.target import save_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 INSECURE = ROOT / "examples" / "insecure"
@@ -482,10 +481,6 @@ def test_redacted_objects_keep_every_verdict_and_no_value() -> None:
     assert raws[0]["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == "hunter2-live"
 
 
-def _fake_session(inv: Inventory) -> Any:
-    return SimpleNamespace(inventory=inv)
-
-
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_snapshot_is_private_redacted_and_replays_to_the_same_results(tmp_path: Path, suffix: str) -> None:
     src = tmp_path / "src"
@@ -495,7 +490,7 @@ def test_snapshot_is_private_redacted_and_replays_to_the_same_results(tmp_path: 
         (src / f.name).write_text(f.read_text())
     snap = tmp_path / f"snap{suffix}"
     (tmp_path / f".snap{suffix}.tmp").symlink_to(src / "objects.yaml")  # planted where the old temp file went
-    K8sSession.save_snapshot(_fake_session(load_inventory([str(src)], Scope())), snap)  # type: ignore[arg-type]
+    save_snapshot(load_inventory([str(src)], Scope()), snap)
     assert stat.S_IMODE(os.stat(snap).st_mode) == 0o600
     assert "hunter2-live" in (src / "objects.yaml").read_text()  # the planted link's target is untouched
     text = snap.read_text()

@@ -6,6 +6,7 @@ import pytest
 
 from pytest_k8shardening import Inventory, K8sObject, Namespace, assert_compliant, control
 from pytest_k8shardening.checks import admission, upgrades
+from pytest_k8shardening.options import Settings
 
 POD = "Kubernetes Pod security"
 UPGRADES = "Upgrading and application security practices"
@@ -70,13 +71,13 @@ def test_image_signatures_verified(k8s_cluster: Inventory) -> None:
 
 
 @pytest.fixture(scope="module")
-def target_release(pytestconfig: pytest.Config, k8s_cluster: Inventory) -> upgrades.Target:
+def target_release(k8s_settings: Settings, k8s_cluster: Inventory) -> upgrades.Target:
     """The Kubernetes release the manifests must work on (ini option k8s_target_version, else the cluster's).
 
     A value that is not a version stops the run as a usage error (exit status 4), as unreadable input does.
     """
     try:
-        return upgrades.target_version(pytestconfig.getini("k8s_target_version"), k8s_cluster)
+        return upgrades.target_version(k8s_settings.target_version, k8s_cluster)
     except ValueError as exc:
         pytest.exit(f"k8shardening: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
 

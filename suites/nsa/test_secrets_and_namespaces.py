@@ -7,6 +7,7 @@ import pytest
 from pytest_k8shardening import Container, K8sObject, Workload, assert_compliant, control
 from pytest_k8shardening.checks import namespaces, secrets
 from pytest_k8shardening.model import SYSTEM_NAMESPACES
+from pytest_k8shardening.options import Settings
 
 
 @control(
@@ -80,7 +81,7 @@ def test_no_credentials_in_configmaps(k8s_object: K8sObject) -> None:
     remediation="Move the workload to a namespace of its own team or application.",
 )
 @pytest.mark.k8s_select(namespaces=list(SYSTEM_NAMESPACES), include_system=True)
-def test_no_user_workloads_in_system_namespaces(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_no_user_workloads_in_system_namespaces(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """kube-system holds the cluster's most privileged components; user workloads there share their blast radius.
 
     Runs on kube-system, kube-public and kube-node-lease even though other
@@ -89,5 +90,4 @@ def test_no_user_workloads_in_system_namespaces(k8s_workload: Workload, pytestco
     names listed in the ``k8s_system_workloads`` ini option) pass. Trivy
     KSV-0037 exempts only the four control-plane components.
     """
-    extra = pytestconfig.getini("k8s_system_workloads")
-    assert_compliant(namespaces.user_workload_in_system_namespace(k8s_workload, extra))
+    assert_compliant(namespaces.user_workload_in_system_namespace(k8s_workload, k8s_settings.system_workloads))

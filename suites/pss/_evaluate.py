@@ -9,10 +9,10 @@ from pytest_k8shardening.checks import CheckResult, NotApplicable, pss
 from pytest_k8shardening.model import InvalidObject
 
 
-def evaluate(check_id: str, workload: Workload, config: pytest.Config, level: str) -> CheckResult:
-    """Run upstream check ``check_id`` on ``workload`` at the ``k8s_pss_version`` version, for ``level``."""
+def evaluate(check_id: str, workload: Workload, raw: str, level: str) -> CheckResult:
+    """Run upstream check ``check_id`` on ``workload`` at version ``raw`` (``Settings.pss_version``, the
+    ``k8s_pss_version`` ini option), for ``level``."""
     __tracebackhide__ = True
-    raw = config.getini("k8s_pss_version")
     try:
         version = pss.parse_version(raw)
     except ValueError as exc:  # refused at startup already; kept for direct callers

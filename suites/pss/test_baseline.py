@@ -17,10 +17,10 @@ not set securityContext.privileged=true``).
 
 from __future__ import annotations
 
-import pytest
 
 from pytest_k8shardening import Workload, assert_compliant, control
 from pytest_k8shardening.checks import CheckResult
+from pytest_k8shardening.options import Settings
 
 from ._evaluate import evaluate
 
@@ -29,9 +29,9 @@ ONLY_BASELINE = ["pss_baseline"]
 GUIDE = "Pod Security Standards, Baseline"
 
 
-def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> CheckResult:
+def _evaluate(check_id: str, workload: Workload, settings: Settings) -> CheckResult:
     __tracebackhide__ = True
-    return evaluate(check_id, workload, config, "baseline")
+    return evaluate(check_id, workload, settings.pss_version, "baseline")
 
 
 @control(
@@ -41,7 +41,7 @@ def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> Check
     remediation="Remove securityContext.windowsOptions.hostProcess (or set it to false) at pod and container "
                 "level.",
 )
-def test_host_process(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_host_process(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A HostProcess container runs directly on the Windows node, with the node's privileges.
 
     Upstream check windowsHostProcess: pod- and container-level
@@ -51,7 +51,7 @@ def test_host_process(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     baseline or stricter), not pods: it sits on
     nsa.admission.pod-security-enforced.
     """
-    assert_compliant(_evaluate("windowsHostProcess", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("windowsHostProcess", k8s_workload, k8s_settings))
 
 
 @control(
@@ -61,7 +61,7 @@ def test_host_process(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
                 "cis": ["5.2.3", "5.2.4", "5.2.5"], "pss": "baseline"},
     remediation="Remove spec.hostNetwork, spec.hostPID and spec.hostIPC (or set them to false).",
 )
-def test_host_namespaces(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_host_namespaces(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """The host's network, process and IPC namespaces expose every other workload on the node.
 
     Upstream check hostNamespaces: spec.hostNetwork, spec.hostPID and
@@ -75,7 +75,7 @@ def test_host_namespaces(k8s_workload: Workload, pytestconfig: pytest.Config) ->
     is true, so a live pod then also fails pss.baseline.host-ports;
     manifests are judged as written.
     """
-    assert_compliant(_evaluate("hostNamespaces", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("hostNamespaces", k8s_workload, k8s_settings))
 
 
 @control(
@@ -84,7 +84,7 @@ def test_host_namespaces(k8s_workload: Workload, pytestconfig: pytest.Config) ->
     references={"kubescape": ["C-0057"], "trivy": ["KSV-0017"], "cis": ["5.2.2"], "pss": "baseline"},
     remediation="Remove securityContext.privileged or set it to false on every container.",
 )
-def test_privileged(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_privileged(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A privileged container has every capability and all host devices: it is the node.
 
     Upstream check privileged: securityContext.privileged must be unset or
@@ -92,7 +92,7 @@ def test_privileged(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
     C-0057 also fails an added SYS_ADMIN; here that is
     pss.baseline.capabilities.
     """
-    assert_compliant(_evaluate("privileged", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("privileged", k8s_workload, k8s_settings))
 
 
 @control(
@@ -104,7 +104,7 @@ def test_privileged(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
                 "NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT from "
                 "securityContext.capabilities.add.",
 )
-def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_capabilities(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Capabilities such as SYS_ADMIN, NET_ADMIN or NET_RAW give a container parts of root's power over the node.
 
     Upstream check capabilities_baseline: capabilities.add may only name the
@@ -116,7 +116,7 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     those of its list, C-0057 an added SYS_ADMIN (which it counts as
     privileged), CIS 5.2.8 NET_RAW.
     """
-    assert_compliant(_evaluate("capabilities_baseline", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("capabilities_baseline", k8s_workload, k8s_settings))
 
 
 @control(
@@ -125,14 +125,14 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     references={"kubescape": ["C-0048"], "trivy": ["KSV-0023"], "cis": ["5.2.12"], "pss": "baseline"},
     remediation="Replace hostPath volumes with emptyDir, configMap, secret or persistentVolumeClaim volumes.",
 )
-def test_host_path(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_host_path(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A hostPath volume exposes the node's filesystem, the usual first step of a container escape.
 
     Upstream check hostPathVolumes: no volume may set hostPath, read-only
     or not, whatever the path. At restricted, pss.restricted.volume-types
     replaces it and forbids hostPath too.
     """
-    assert_compliant(_evaluate("hostPathVolumes", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("hostPathVolumes", k8s_workload, k8s_settings))
 
 
 @control(
@@ -141,13 +141,13 @@ def test_host_path(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     references={"kubescape": ["C-0044"], "trivy": ["KSV-0024"], "cis": ["5.2.13"], "pss": "baseline"},
     remediation="Remove ports[].hostPort (or set it to 0); expose the container through a Service.",
 )
-def test_host_ports(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_host_ports(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A hostPort opens a port on the node itself and bypasses network policy on many CNIs.
 
     Upstream check hostPorts: every container's ports[].hostPort must be
     unset or 0. Trivy KSV-0024 also fails an explicit hostPort: 0.
     """
-    assert_compliant(_evaluate("hostPorts", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("hostPorts", k8s_workload, k8s_settings))
 
 
 @control(
@@ -157,7 +157,7 @@ def test_host_ports(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
     remediation="Remove the host field of httpGet and tcpSocket probes and lifecycle handlers; the kubelet then "
                 "targets the pod's own IP.",
 )
-def test_host_probes(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_host_probes(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A probe or hook with a host makes the kubelet send requests anywhere: a server-side request forgery.
 
     Upstream check hostProbesAndHostLifecycle (from v1.34; skipped at older
@@ -166,7 +166,7 @@ def test_host_probes(k8s_workload: Workload, pytestconfig: pytest.Config) -> Non
     empty; localhost counts as a host. Neither Trivy nor Kubescape has this
     control.
     """
-    assert_compliant(_evaluate("hostProbesAndHostLifecycle", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("hostProbesAndHostLifecycle", k8s_workload, k8s_settings))
 
 
 @control(
@@ -177,7 +177,7 @@ def test_host_probes(k8s_workload: Workload, pytestconfig: pytest.Config) -> Non
                 "container.apparmor.security.beta.kubernetes.io annotations other than runtime/default and "
                 "localhost/*.",
 )
-def test_apparmor(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_apparmor(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """AppArmor confines what a process may touch; Unconfined removes that layer.
 
     Upstream check appArmorProfile: pod and container appArmorProfile.type
@@ -187,7 +187,7 @@ def test_apparmor(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     Trivy KSV-0002 reads only the annotations and passes only
     runtime/default (an empty or localhost/* value fails there).
     """
-    assert_compliant(_evaluate("appArmorProfile", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("appArmorProfile", k8s_workload, k8s_settings))
 
 
 @control(
@@ -197,7 +197,7 @@ def test_apparmor(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     remediation="Remove seLinuxOptions.user and .role, and use no type or container_t, container_init_t, "
                 "container_kvm_t or container_engine_t.",
 )
-def test_selinux(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_selinux(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """A custom SELinux user, role or type (spc_t, say) lifts the confinement SELinux gives containers.
 
     Upstream check seLinuxOptions: pod and container seLinuxOptions.type
@@ -206,7 +206,7 @@ def test_selinux(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     Trivy KSV-0025 also fails an empty type or an empty user/role key, and
     container_engine_t.
     """
-    assert_compliant(_evaluate("seLinuxOptions", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("seLinuxOptions", k8s_workload, k8s_settings))
 
 
 @control(
@@ -215,7 +215,7 @@ def test_selinux(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     references={"trivy": ["KSV-0027"], "pss": "baseline"},
     remediation="Remove securityContext.procMount or set it to Default.",
 )
-def test_proc_mount(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_proc_mount(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """An unmasked /proc exposes kernel interfaces the runtime normally hides.
 
     Upstream check procMount: securityContext.procMount must be unset or
@@ -224,7 +224,7 @@ def test_proc_mount(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
     place, without that relaxation. Trivy KSV-0027 fails any procMount,
     Default included.
     """
-    assert_compliant(_evaluate("procMount", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("procMount", k8s_workload, k8s_settings))
 
 
 @control(
@@ -233,7 +233,7 @@ def test_proc_mount(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
     references={"trivy": ["KSV-0104"], "pss": "baseline"},
     remediation="Set seccompProfile.type to RuntimeDefault or Localhost, or leave it unset.",
 )
-def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_seccomp(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """seccomp filters the system calls a container can make; Unconfined turns the filter off.
 
     Upstream check seccompProfile_baseline: from v1.19, pod and container
@@ -242,7 +242,7 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     annotations are read. At restricted, pss.restricted.seccomp replaces it.
     Trivy KSV-0104 also fails an unset profile.
     """
-    assert_compliant(_evaluate("seccompProfile_baseline", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("seccompProfile_baseline", k8s_workload, k8s_settings))
 
 
 @control(
@@ -251,7 +251,7 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     references={"trivy": ["KSV-0026"], "pss": "baseline"},
     remediation="Remove sysctls outside the safe set from spec.securityContext.sysctls.",
 )
-def test_sysctls(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_sysctls(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Unsafe sysctls change kernel settings shared with every pod on the node.
 
     Upstream check sysctls: spec.securityContext.sysctls may only name the
@@ -259,4 +259,4 @@ def test_sysctls(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     Trivy KSV-0026 allows only 4 names (not even
     net.ipv4.ip_unprivileged_port_start), so it fails pods PSS allows.
     """
-    assert_compliant(_evaluate("sysctls", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("sysctls", k8s_workload, k8s_settings))

@@ -17,10 +17,10 @@ with the reason.
 
 from __future__ import annotations
 
-import pytest
 
 from pytest_k8shardening import Workload, assert_compliant, control
 from pytest_k8shardening.checks import CheckResult
+from pytest_k8shardening.options import Settings
 
 from ._evaluate import evaluate
 
@@ -28,9 +28,9 @@ RESTRICTED = ["pss_restricted"]
 GUIDE = "Pod Security Standards, Restricted"
 
 
-def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> CheckResult:
+def _evaluate(check_id: str, workload: Workload, settings: Settings) -> CheckResult:
     __tracebackhide__ = True
-    return evaluate(check_id, workload, config, "restricted")
+    return evaluate(check_id, workload, settings.pss_version, "restricted")
 
 
 @control(
@@ -40,7 +40,7 @@ def _evaluate(check_id: str, workload: Workload, config: pytest.Config) -> Check
     remediation="Use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, "
                 "projected and secret volumes; reach other storage through a PersistentVolumeClaim.",
 )
-def test_volume_types(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_volume_types(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Volume types like hostPath, nfs or gitRepo reach outside the pod's own storage.
 
     Upstream check restrictedVolumes (replaces hostPathVolumes): every
@@ -52,7 +52,7 @@ def test_volume_types(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     volumes: the finding cites KSV-0028 only for the types it flags, and
     Kubescape C-0048 and Trivy KSV-0023 only for a hostPath.
     """
-    assert_compliant(_evaluate("restrictedVolumes", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("restrictedVolumes", k8s_workload, k8s_settings))
 
 
 @control(
@@ -61,7 +61,7 @@ def test_volume_types(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     references={"kubescape": ["C-0016"], "trivy": ["KSV-0001"], "cis": ["5.2.6"], "pss": "restricted"},
     remediation="Set securityContext.allowPrivilegeEscalation: false on every container.",
 )
-def test_privilege_escalation(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_privilege_escalation(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Without no_new_privs, setuid binaries and file capabilities can make a process root again.
 
     Upstream check allowPrivilegeEscalation (from v1.8): every container
@@ -69,7 +69,7 @@ def test_privilege_escalation(k8s_workload: Workload, pytestconfig: pytest.Confi
     Windows pods (spec.os.name: windows) pass whatever they set. Trivy
     KSV-0001 has no Windows exemption.
     """
-    assert_compliant(_evaluate("allowPrivilegeEscalation", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("allowPrivilegeEscalation", k8s_workload, k8s_settings))
 
 
 @control(
@@ -78,7 +78,7 @@ def test_privilege_escalation(k8s_workload: Workload, pytestconfig: pytest.Confi
     references={"kubescape": ["C-0013"], "trivy": ["KSV-0012"], "cis": ["5.2.7"], "pss": "restricted"},
     remediation="Set securityContext.runAsNonRoot: true at pod level (or on every container), and never false.",
 )
-def test_run_as_non_root(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_run_as_non_root(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """With runAsNonRoot the kubelet refuses to start a container whose user is root.
 
     Upstream check runAsNonRoot: true at pod level, or on every container,
@@ -89,7 +89,7 @@ def test_run_as_non_root(k8s_workload: Workload, pytestconfig: pytest.Config) ->
     container that sets false; nsa.pod.run-as-non-root accepts a non-zero
     runAsUser instead.
     """
-    assert_compliant(_evaluate("runAsNonRoot", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("runAsNonRoot", k8s_workload, k8s_settings))
 
 
 @control(
@@ -98,7 +98,7 @@ def test_run_as_non_root(k8s_workload: Workload, pytestconfig: pytest.Config) ->
     references={"kubescape": ["C-0013"], "trivy": ["KSV-0105"], "pss": "restricted"},
     remediation="Remove runAsUser: 0 from the pod and container securityContext; use a non-zero UID.",
 )
-def test_run_as_user(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_run_as_user(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """An explicit runAsUser: 0 runs the process as root whatever the image says.
 
     Upstream check runAsUser (from v1.23; skipped at older versions): pod-
@@ -106,7 +106,7 @@ def test_run_as_user(k8s_workload: Workload, pytestconfig: pytest.Config) -> Non
     hostUsers: false pass. Trivy KSV-0105 reads the same fields, without
     the user-namespace relaxation.
     """
-    assert_compliant(_evaluate("runAsUser", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("runAsUser", k8s_workload, k8s_settings))
 
 
 @control(
@@ -116,7 +116,7 @@ def test_run_as_user(k8s_workload: Workload, pytestconfig: pytest.Config) -> Non
                 "pss": "restricted"},
     remediation="Set securityContext.seccompProfile.type: RuntimeDefault (or Localhost) at pod level.",
 )
-def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_seccomp(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Without a seccomp profile a container may make every system call, the kernel's whole attack surface.
 
     Upstream check seccompProfile_restricted (from v1.19; replaces
@@ -131,7 +131,7 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     KSV-0104 and 5.7.2 (C-0055 counts any profile as set); a weak pod-level
     type every container overrides, KSV-0104 only.
     """
-    assert_compliant(_evaluate("seccompProfile_restricted", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("seccompProfile_restricted", k8s_workload, k8s_settings))
 
 
 @control(
@@ -142,7 +142,7 @@ def test_seccomp(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
     remediation="Set securityContext.capabilities.drop: [ALL] on every container, and add back only "
                 "NET_BIND_SERVICE if needed.",
 )
-def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_capabilities(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """Dropping every capability leaves an exploit nothing to use.
 
     Upstream check capabilities_restricted (from v1.22; replaces
@@ -156,7 +156,7 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     (Trivy KSV-0022 and CIS 5.2.9 any, Kubescape C-0046 its list, C-0057
     SYS_ADMIN, CIS 5.2.8 NET_RAW).
     """
-    assert_compliant(_evaluate("capabilities_restricted", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("capabilities_restricted", k8s_workload, k8s_settings))
 
 
 @control(
@@ -165,7 +165,7 @@ def test_capabilities(k8s_workload: Workload, pytestconfig: pytest.Config) -> No
     references={"trivy": ["KSV-0027"], "pss": "restricted"},
     remediation="Remove securityContext.procMount or set it to Default.",
 )
-def test_proc_mount(k8s_workload: Workload, pytestconfig: pytest.Config) -> None:
+def test_proc_mount(k8s_workload: Workload, k8s_settings: Settings) -> None:
     """An unmasked /proc exposes kernel interfaces the runtime normally hides.
 
     Upstream check procMount_restricted (from v1.35; replaces procMount):
@@ -174,4 +174,4 @@ def test_proc_mount(k8s_workload: Workload, pytestconfig: pytest.Config) -> None
     the baseline procMount check, then unconditional, and so does this
     test. Trivy KSV-0027 fails any procMount, Default included.
     """
-    assert_compliant(_evaluate("procMount_restricted", k8s_workload, pytestconfig))
+    assert_compliant(_evaluate("procMount_restricted", k8s_workload, k8s_settings))
