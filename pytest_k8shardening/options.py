@@ -21,6 +21,7 @@ from .live import (
     DEFAULT_REQUEST_TIMEOUT,
 )
 from .loader import DEFAULT_MAX_BYTES
+from .controls import SEVERITIES
 from .model import Scope
 from .policy import OrgPolicy
 
@@ -186,7 +187,7 @@ def add_options(parser: pytest.Parser) -> None:
                   type="args", default=[])
 
 
-_SEVERITY_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+_SEVERITY_CHOICES = (*SEVERITIES, "none")
 
 
 def _severity(value: str) -> str:
