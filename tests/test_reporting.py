@@ -242,17 +242,67 @@ def test_junit_xml_is_well_formed_with_properties(pytester: pytest.Pytester, app
 
 
 # ------------------------------------------------------------------ pytest-html
+def _html_data(html: str) -> dict[str, Any]:
+    """pytest-html's data blob: the environment and every row, as the page's script reads them."""
+    import html as _html
+
+    blob = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert blob, html[:500]
+    return json.loads(_html.unescape(blob.group(1)))
+
+
 def test_html_report_columns_summary_and_details(pytester: pytest.Pytester, app: Path) -> None:
     pytest.importorskip("pytest_html")
     report = pytester.path / "report.html"
+    waivers = _waivers(pytester, f"waivers:\n  - {{control: nsa.pod.host-pid, namespace: x, reason: nothing to waive "
+                                 f"here, owner: o, expires: {FUTURE}}}\n")
     pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged or host_port", "--html", str(report),
-                       "--self-contained-html")
+                       "--self-contained-html", "--k8s-fail-on", "high", "--k8s-waivers", str(waivers))
     html = report.read_text()
     assert 'data-column-type="k8sControl">Control</th>' in html
     assert 'data-column-type="k8sSeverity">Severity</th>' in html
     assert 'id="k8sh-summary"' in html and "Compliance summary" in html
     assert "nsa.pod.privileged" in html and "shop/Deployment/api:container=web" in html
-    assert "How to fix:" in html and "1 critical" in html
+    assert f"<title id=\"head-title\">Kubernetes hardening: manifests {app}</title>" in html
+    assert 'id="k8sh-filter"' in html and 'id="k8sh-severity"' in html and 'id="k8sh-search"' in html
+    data = _html_data(html)
+    env = data["environment"]
+    assert env["Target"] == f"manifests {app}"
+    assert env["Fail on (--k8s-fail-on)"] == "high" and env["Waivers file (--k8s-waivers)"] == str(waivers)
+    assert env["Pod Security Standards version"].startswith("latest (v1.")
+    assert env["pytest-k8shardening"] and env["Scan started"].startswith(str(TODAY.year))
+    assert env["Require image digest (k8s_require_image_digest)"] == "no"
+    rows = list(data["tests"].values())
+    api = next(r for tests in rows for r in tests
+               if "test_not_privileged[shop/Deployment/api" in r["testId"])
+    # the severity cell shows the word; its sort key is a hidden rank, not text in the cell
+    assert api["k8sSeverity"] == '<span class="k8sh-rank" hidden>1</span>critical'
+    details = next(e["content"] for e in api["extras"] if e["format_type"] == "html")
+    assert "How to fix:" in details and "live cluster" not in details and "app.yaml:11" in details
+    assert "<b>Findings</b>" in details and "(kubescape: C-0057; trivy: KSV-0017; cis: 5.2.2; pss: baseline)" in details
+    links = {e["name"]: e["content"] for e in api["extras"] if e["format_type"] == "url"}
+    assert links["NSA/CISA guide"].startswith("https://media.defense.gov/")
+    assert links["Kubescape C-0057"] == "https://hub.armosec.io/docs/c-0057" and "PSS baseline" in links
+
+
+@pytest.mark.parametrize(("resource", "shown", "absent"), [
+    ({"namespace": "shop", "kind": "Deployment", "name": "api", "file": "app.yaml", "line": 7},
+     "shop/Deployment/api (app.yaml:7)", "live cluster"),
+    # a namespace used but not declared in a manifest scan: no file, and no "live cluster" either
+    ({"namespace": None, "kind": "Namespace", "name": "shop", "file": None, "line": None},
+     "<b>Resource:</b> Namespace/shop</p>", "live cluster"),
+])
+def test_html_finding_details_location(resource: dict[str, Any], shown: str, absent: str) -> None:
+    from pytest_k8shardening.reporting.html import finding_details
+
+    ctrl = {"control": "nsa.x", "severity": "high", "title": "T", "remediation": "fix it",
+            "references": {"kubescape": ["C-0001"], "trivy": [], "cis": [], "pss": None}}
+    findings = [{"message": "a <b>", "field": "spec.x", "references": {"kubescape": ["C-0002"], "trivy": [],
+                                                                       "cis": ["1.2.3"], "pss": None}}]
+    text = finding_details({"control": ctrl, "resource": resource}, "because", findings)
+    assert shown in text and absent not in text
+    assert "<li>a &lt;b&gt; (<code>spec.x</code>) <span class=\"k8sh-refs\">(kubescape: C-0002; cis: 1.2.3)</span></li>" in text
+    assert "<b>Control references:</b> kubescape: C-0001" in text
 
 
 def _chromium() -> str | None:
@@ -269,6 +319,18 @@ def _render(browser: str, url: str, profile: Path, *extra: str) -> subprocess.Co
                           capture_output=True, text=True, timeout=120)
 
 
+def _rows(page: str) -> list[tuple[str, str, bool]]:
+    """(severity, resource, hidden by the k8sh filter) of each result row of a rendered page, in order."""
+    out = []
+    for classes, body in re.findall(r'<tbody class="(results-table-row[^"]*)"[^>]*>(.*?)</tbody>', page, re.S):
+        if 'class="col-k8sControl"' not in body:  # the row template pytest-html fills
+            continue
+        sev = re.search(r'<td class="col-k8sSeverity"[^>]*>(?:<span[^>]*>\d</span>)?([a-z]*)</td>', body)
+        res = re.search(r'<td class="col-k8sResource">([^<]*)</td>', body)
+        out.append((sev.group(1) if sev else "", res.group(1) if res else "", "k8sh-hidden" in classes.split()))
+    return out
+
+
 def test_html_report_renders_sorts_and_filters_in_chromium(pytester: pytest.Pytester, app: Path) -> None:
     browser = _chromium()
     if browser is None:
@@ -278,15 +340,36 @@ def test_html_report_renders_sorts_and_filters_in_chromium(pytester: pytest.Pyte
                        "--html", str(report), "--self-contained-html")
     url = report.as_uri()
     dom = _render(browser, f"{url}?sort=k8sSeverity", pytester.path / "p1", "--dump-dom").stdout
-    rows = re.findall(r'<td class="col-k8sSeverity">([^<]*)</td>', dom)
+    cell = r'<td class="col-k8sSeverity"[^>]*><span class="k8sh-rank" hidden="">(\d)</span>([a-z]+)</td>'
+    rows = re.findall(cell, dom)
     assert len(rows) >= 10, dom[:2000]
-    assert rows == sorted(rows) and rows[0].startswith("1 critical")
+    assert rows == sorted(rows) and rows[0] == ("1", "critical")
+    assert {sev for _, sev in rows} == {"critical", "high", "medium"}
     controls = set(re.findall(r'<td class="col-k8sControl">([^<]*)</td>', dom))
     assert {"nsa.pod.privileged", "nsa.pod.host-port", "nsa.pod.read-only-root-filesystem"} <= controls
     assert "Compliance summary" in dom
+    assert f'<h1 id="title">Kubernetes hardening: manifests {INSECURE}</h1>' in dom
+    env = re.search(r'<table id="environment">(.*?)</table>', dom, re.S)
+    assert env and "<td>Target</td>" in env.group(1) and f"manifests {INSECURE}" in env.group(1)
+    assert "<td>Pod Security Standards version</td>" in env.group(1)
+    assert re.search(r'class="col-links__extra url">NSA/CISA guide</a>', dom)
     failed_only = _render(browser, f"{url}?visible=failed", pytester.path / "p2", "--dump-dom").stdout
     outcomes = re.findall(r'<td class="col-result">([^<]*)</td>', failed_only)
     assert outcomes and set(outcomes) == {"Failed"}, set(outcomes)
+
+    everything = _rows(dom)
+    assert not any(hidden for *_, hidden in everything)
+    # the severity filter keeps what is at least as severe, and survives pytest-html's own redraws
+    high = _rows(_render(browser, f"{url}?sort=k8sSeverity&severity=high", pytester.path / "p4",
+                         "--dump-dom").stdout)
+    assert len(high) == len(everything)
+    assert {sev for sev, _, hidden in high if not hidden} == {"critical", "high"}
+    assert {sev for sev, _, hidden in high if hidden} == {"medium"}
+    # the search matches any text of a row (resource, control, finding text)
+    found = _rows(_render(browser, f"{url}?search=shop/Deployment/api", pytester.path / "p5", "--dump-dom").stdout)
+    kept = [res for _, res, hidden in found if not hidden]
+    assert kept and all(res.startswith("shop/Deployment/api") for res in kept), kept
+    assert len(kept) < len(found)
     shot = ROOT / "reports" / "html-report.png"
     shot.parent.mkdir(exist_ok=True)
     _render(browser, f"{url}?sort=k8sSeverity", pytester.path / "p3", f"--screenshot={shot}",
