@@ -392,6 +392,33 @@ def test_allure_results_carry_labels_parameters_and_description(pytester: pytest
     assert any("Hardening" in (link.get("name") or "") for link in result["links"])
     assert result["name"].startswith("nsa.pod.privileged: Containers are not privileged [shop/Deployment/api")
     assert result["status"] == "failed"
+    # the finding as the terminal says it, without allure-pytest's "module.NonCompliant: " prefix
+    message = result["statusDetails"]["message"]
+    assert message.startswith("spec.template.spec.containers[0].securityContext.privileged=true"), message
+    assert "NonCompliant" not in message
+    pairs = [(lb["name"], lb["value"]) for lb in result["labels"]]
+    assert len(pairs) == len(set(pairs)), pairs
+    assert [p["name"] for p in result["parameters"]] == ["namespace", "kind", "name", "container"]
+    assert "(kubescape: C-0057; trivy: KSV-0017; cis: 5.2.2; pss: baseline)" in result["description"]
+    assert {"name": "Kubescape C-0057", "url": "https://hub.armosec.io/docs/c-0057", "type": "link"} in result["links"]
+    env = (out / "environment.properties").read_text(encoding="iso-8859-1")
+    assert f"Target=manifests {app}\n" in env and "pytest-k8shardening=" in env
+    assert "Pod\\ Security\\ Standards\\ version=latest (v1." in env
+    categories = json.loads((out / "categories.json").read_text())
+    assert [c["name"] for c in categories] == ["Compliance findings", "Waived findings", "Errors (not findings)",
+                                               "Not evaluated (skipped)"]
+
+
+@pytest.mark.parametrize(("rows", "text"), [
+    ({"Target": "manifests a b"}, "Target=manifests a b\n"),
+    ({"Fail on (--k8s-fail-on)": "high"}, "Fail\\ on\\ (--k8s-fail-on)=high\n"),
+    ({"a=b:c": "x\\y\nz"}, "a\\=b\\:c=x\\\\y\\nz\n"),
+    ({"Target": "manifests /srv/caf\u00e9 \U0001F600"}, "Target=manifests /srv/caf\\u00e9 \\ud83d\\ude00\n"),
+])
+def test_allure_environment_properties_escaping(rows: dict[str, str], text: str) -> None:
+    from pytest_k8shardening.reporting.allure import properties_text
+
+    assert properties_text(rows) == text
 
 
 def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Path) -> None:
@@ -401,15 +428,35 @@ def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Pa
         pytest.skip("the Allure command line is not installed (npm install -g allure-commandline); "
                     ".ci/run installs it")
     out = pytester.path / "allure"
-    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged", "--alluredir", str(out))
+    waivers = _waivers(pytester, f"waivers:\n  - {{control: nsa.pod.privileged, namespace: shop, reason: vendor "
+                                 f"image needs it, owner: o, expires: {FUTURE}}}\n")
+    pytester.makepyfile("""
+        import pytest_k8shardening as k
+
+        @k.control(id="acme.crash", title="Crashes", severity="low", frameworks=["nsa"], category="pod_security",
+                   remediation="f")
+        def test_crash(k8s_workload):
+            \"\"\"A check with a bug.\"\"\"
+            raise TypeError("a bug in the check")
+    """)
+    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged or crash",
+                       "--k8s-waivers", str(waivers), "--alluredir", str(out))
     site = pytester.path / "site"
     proc = subprocess.run([allure, "generate", str(out), "-o", str(site), "--clean"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((site / "widgets" / "summary.json").read_text())
-    assert summary["statistic"]["failed"] == 3
+    assert summary["statistic"]["failed"] == 2 and summary["statistic"]["skipped"] == 1
     severity = json.loads((site / "widgets" / "severity.json").read_text())
-    assert {s["severity"] for s in severity} == {"blocker"}
+    assert {s["severity"] for s in severity} == {"blocker", "minor"}
+    # categories: findings, waived findings and crashes apart; the environment names the target
+    categories = {c["name"]: c["statistic"] for c in
+                  json.loads((site / "widgets" / "categories.json").read_text())["items"]}
+    assert categories["Compliance findings"]["failed"] == 2 and categories["Waived findings"]["skipped"] == 1
+    assert categories["Errors (not findings)"]["broken"] == 2
+    assert "Product defects" not in categories
+    env = {e["name"]: e["values"] for e in json.loads((site / "widgets" / "environment.json").read_text())}
+    assert env["Target"] == [f"manifests {app}"] and env["Waivers file (--k8s-waivers)"] == [str(waivers)]
 
 
 def test_waivers_and_gates_under_xdist(pytester: pytest.Pytester, app: Path) -> None:
