@@ -104,7 +104,8 @@ placeholder="control, resource, finding text"></label> <span id="k8sh-shown"></s
       row.classList.toggle('k8sh-hidden', !keep);
       total += 1; shown += keep ? 1 : 0;
     }});
-    document.getElementById('k8sh-shown').textContent = (max >= 0 || text) ? shown + ' of ' + total + ' rows shown' : '';
+    document.getElementById('k8sh-shown').textContent =
+      (max >= 0 || text) ? shown + ' of ' + total + ' rows shown' : '';
   }}
   function remember() {{
     var url = new URL(window.location.href);
@@ -145,7 +146,8 @@ class HtmlBridge:
         if metadata is None:
             return
         # pytest-html inserts each value as HTML
-        metadata.update({k: escape(v) for k, v in scan_metadata(session.config, self._settings(), self.started).items()})
+        rows = scan_metadata(session.config, self._settings(), self.started)
+        metadata.update({k: escape(v) for k, v in rows.items()})
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
