@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import email
 import json
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -46,6 +48,28 @@ def test_wheel_contains_plugin_and_suites(tmp_path: Path) -> None:
     assert "pytest_k8shardening/data/removed-apis.json" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "k8shardening = pytest_k8shardening.plugin" in zipfile.ZipFile(wheel).read(entry).decode()
+    # what an index shows: the licence, its text, the classifiers and the project URLs
+    meta = email.message_from_string(zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith(".dist-info/METADATA"))).decode())
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    licence = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+    assert "Apache License" in zipfile.ZipFile(wheel).read(licence).decode()
+    classifiers = meta.get_all("Classifier") or []
+    assert "Framework :: Pytest" in classifiers and "Typing :: Typed" in classifiers
+    urls = [u.partition(", ")[2] for u in meta.get_all("Project-URL") or []]
+    assert urls and all(u.startswith("https://") for u in urls), urls
+
+
+def test_classifiers_are_known_to_the_index() -> None:
+    """PyPI refuses an upload with an unknown classifier; check against its canonical list."""
+    trove = pytest.importorskip("trove_classifiers", reason="pip install '.[test]' brings trove-classifiers")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    unknown = [c for c in project["classifiers"] if c not in trove.classifiers]
+    assert not unknown, unknown
+    # a licence expression (PEP 639) and a "License ::" classifier may not be given together
+    assert project["license"] == "Apache-2.0" and not any(c.startswith("License ::") for c in project["classifiers"])
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
 
 
 # ------------------------------------------------------------------ --k8s-list-controls
