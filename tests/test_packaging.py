@@ -133,3 +133,38 @@ def test_list_controls_fails_on_a_collection_error(pytester: pytest.Pytester) ->
     result = pytester.runpytest("--k8s-manifests", str(target), "--k8s-list-controls")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*ModuleNotFoundError*nowhere_to_be_found*"])
+
+
+# ------------------------------------------------------------------ first-run build messages
+SLOW_BUILD = """
+import sys
+sys.path.insert(0, {root!r})
+from tests import builds
+
+builds.QUIET_SECONDS = {quiet}
+
+def pytest_configure(config):
+    builds.bind(config)
+
+def test_build(tmp_path):
+    script = tmp_path / "build-thing.sh"
+    script.write_text("sleep {sleep}; echo built >&2; echo /cache/thing/bin")
+    proc = builds.run_build(script, "thing v1 from its Go module", 2, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "/cache/thing/bin" and "built" in proc.stderr
+    print("captured output of the test")
+"""
+
+
+@pytest.mark.parametrize(("sleep", "announced"), [(1.5, True), (0, False)])
+def test_a_real_build_is_announced_past_capture(pytester: pytest.Pytester, sleep: float, announced: bool) -> None:
+    pytester.makeconftest(SLOW_BUILD.format(root=str(ROOT), quiet=0.5, sleep=sleep).split("def test_build")[0])
+    pytester.makepyfile(test_x="from conftest import builds\n\ndef test_build" + SLOW_BUILD.format(
+        root=str(ROOT), quiet=0.5, sleep=sleep).split("def test_build")[1])
+    result = pytester.runpytest_subprocess("-p", "no:randomly")  # pytest's own fd capture, as in a real run
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    err = result.stderr.str()
+    message = ("[tests] building thing v1 from its Go module into ${K8SH_CACHE:-~/.cache/pytest-k8shardening} "
+               "(first run only, about 2 min; build-thing.sh)...")
+    assert (message in err) is announced, err
+    assert ("[tests] built thing v1 from its Go module in" in err) is announced
+    assert "captured output of the test" not in result.stdout.str() + err  # capture itself is untouched

@@ -165,8 +165,9 @@ CASES = _cases()
 def oracle() -> dict[str, Any]:
     if shutil.which("go") is None:
         pytest.skip("the Go toolchain is not installed, so the upstream PSS oracle cannot be built")
-    build = subprocess.run(["bash", str(ROOT / "scripts" / "build-psa-oracle.sh")], capture_output=True,
-                           text=True, timeout=900)
+    from .builds import run_build
+
+    build = run_build(ROOT / "scripts" / "build-psa-oracle.sh", "the Pod Security Standards oracle (k8s.io/pod-security-admission)", 2, timeout=900)
     if build.returncode != 0:
         pytest.fail(f"building the PSS oracle failed:\n{build.stderr[-3000:]}")
     binary = build.stdout.strip().splitlines()[-1]

@@ -348,8 +348,9 @@ CASES = _build_cases()
 @functools.cache
 def _binary() -> str:
     # A cached binary needs no Go; without one, a missing toolchain skips (and nothing else does).
-    build = subprocess.run(["bash", str(ROOT / "scripts" / "build-psa-oracle.sh")], capture_output=True,
-                           text=True, timeout=900)
+    from .builds import run_build
+
+    build = run_build(ROOT / "scripts" / "build-psa-oracle.sh", "the Pod Security Standards oracle (k8s.io/pod-security-admission)", 2, timeout=900)
     if build.returncode != 0:
         if shutil.which("go") is None:
             pytest.skip("the Go toolchain is not installed, so the upstream PSS oracle cannot be built")
