@@ -479,3 +479,62 @@ waivers:
     assert s["summary"]["waivers"] == p["summary"]["waivers"]
     assert [w["index"] for w in p["summary"]["waivers"]["stale"]] == [2]
     assert p["summary"]["gate"]["passed"] is False and p["summary"]["waived"] == 1
+
+
+# ------------------------------------------------------------------ scan metadata (HTML and Allure)
+def _settings(**kw: Any) -> Any:
+    from pytest_k8shardening.options import Settings
+
+    return Settings(**kw)
+
+
+@pytest.mark.parametrize(("kw", "label"), [
+    ({"manifests": ("deploy/", "extra.yaml")}, "manifests deploy/, extra.yaml"),
+    ({"manifests": ("-",)}, "manifests standard input"),
+    ({"context": "prod"}, "cluster context prod"),
+    ({"context": "prod", "kubeconfig": "/k/config"}, "cluster context prod of kubeconfig /k/config"),
+    ({"kubeconfig": "/k/config"}, "cluster (current context) of kubeconfig /k/config"),
+    ({"in_cluster": True}, "cluster (in-cluster service account)"),
+    ({"kind": True}, "kind cluster (created for the run)"),
+])
+def test_target_label(kw: dict[str, Any], label: str) -> None:
+    from pytest_k8shardening.reporting.metadata import target_label
+
+    assert target_label(_settings(**kw)) == label
+
+
+class _Ini:
+    def __init__(self, **ini: Any) -> None:
+        self.ini = ini
+
+    def getini(self, name: str) -> Any:
+        return self.ini.get(name, "" if name != "k8s_pss_version" else "latest")
+
+    def getoption(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+@pytest.mark.parametrize(("kw", "ini", "expected", "absent"), [
+    ({}, {}, {"Fail on (--k8s-fail-on)": "any finding", "Group by (--k8s-group-by)": "auto",
+              "Require image digest (k8s_require_image_digest)": "no"},
+     ["Waivers file (--k8s-waivers)", "Minimum score (--k8s-min-score)", "Kubernetes target version"]),
+    ({"fail_on": "high", "min_score": 80.0, "waivers": Path("w.yaml"), "group_by": "namespace",
+      "require_image_digest": True, "min_run_as_id": 10001, "builtin": False, "helm_set": ("a=1",)},
+     {"k8s_pss_version": "v1.30", "k8s_target_version": "v1.33"},
+     {"Fail on (--k8s-fail-on)": "high", "Minimum score (--k8s-min-score)": "80%",
+      "Waivers file (--k8s-waivers)": "w.yaml", "Group by (--k8s-group-by)": "namespace",
+      "Require image digest (k8s_require_image_digest)": "yes", "Minimum run-as UID/GID (k8s_min_run_as_id)": "10001",
+      "Built-in suites": "off (--k8s-no-builtin)", "Helm --set": "a=1", "Pod Security Standards version": "v1.30",
+      "Kubernetes target version": "v1.33"}, []),
+])
+def test_scan_metadata_names_the_options_that_change_verdicts(kw: dict[str, Any], ini: dict[str, Any],
+                                                              expected: dict[str, str], absent: list[str]) -> None:
+    from pytest_k8shardening.reporting.metadata import scan_metadata
+
+    rows = scan_metadata(_Ini(**ini), _settings(manifests=("deploy/",), **kw), dt.datetime(2030, 1, 2, 3, 4, 5))
+    assert rows["Target"] == "manifests deploy/" and rows["Scan started"] == "2030-01-02T03:04:05"
+    assert rows["pytest-k8shardening"] and rows["CIS benchmark (cited ids)"].startswith("CIS Kubernetes Benchmark")
+    assert {k: rows.get(k) for k in expected} == expected
+    assert not set(absent) & set(rows)
+    if not ini:
+        assert rows["Pod Security Standards version"].startswith("latest (v1.")

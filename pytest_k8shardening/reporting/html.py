@@ -1,7 +1,12 @@
-"""pytest-html bridge: Control, Severity and Resource columns, a compliance summary, finding details.
+"""pytest-html bridge: what was scanned, compliance columns, a filter, links, a summary, finding details.
 
-Registered only when pytest-html is active (``--html``). Values come from
-``report.k8s``, so they are right under pytest-xdist as well.
+The title names the target and the Environment table (pytest-metadata's,
+which pytest-html shows) carries the scan's metadata; Control, Severity and
+Resource columns, a severity filter and a search over the rows, the guide and
+the cited upstream pages in the Links column, and each finding with its own
+references under its row. Registered only when pytest-html is active
+(``--html``). Values come from ``report.k8s`` and ``report.k8s_findings``,
+so they are right under pytest-xdist as well.
 """
 
 from __future__ import annotations
