@@ -76,8 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
     html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
     config.stash[_STATE] = (session, html)
     config.pluginmanager.register(results.FindingReports(), "k8shardening-reports")
-    # Listing controls or collecting only checks nothing: no results, no compliance line.
-    if not hasattr(config, "workerinput") and not (settings.list_controls or config.option.collectonly):
+    # Listing controls checks nothing: no results, no summary.
+    if not hasattr(config, "workerinput") and not settings.list_controls:
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
