@@ -129,6 +129,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="List the controls of the collected tests (id, severity, title, frameworks, references) and exit.",
     )
     group.addoption(
+        "--k8s-list-controls-format", action="store", dest="k8s_list_controls_format", metavar="FORMAT",
+        default=None, choices=("text", "json"),
+        help="With --k8s-list-controls (implied): text (aligned columns, default) or json (schema "
+             "k8shardening.controls/v1, the only output on stdout).",
+    )
+    group.addoption(
         "--k8s-helm-values", action="append", dest="k8s_helm_values", metavar="[CHART=]FILE", default=None,
         help="Values file for the Helm charts found in the target (helm template --values); CHART=FILE applies "
              "it to the chart in folder CHART only. Repeatable.",
@@ -356,7 +362,7 @@ class Settings:
             report_json=Path(report) if report else None,
             max_file_size=max_size,
             system_workloads=tuple(config.getini("k8s_system_workloads")),
-            list_controls=bool(opt.k8s_list_controls),
+            list_controls=bool(opt.k8s_list_controls or opt.k8s_list_controls_format),
             report_sarif=Path(sarif) if (sarif := opt.k8s_report_sarif or config.getini("k8s_report_sarif")) else None,
             waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from . import params, results
-from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
+from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
 from .options import Settings, add_options, settings_of
@@ -77,7 +77,8 @@ def pytest_configure(config: pytest.Config) -> None:
     html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
     config.stash[_STATE] = (session, html)
     config.pluginmanager.register(results.FindingReports(), "k8shardening-reports")
-    if not hasattr(config, "workerinput"):
+    # Listing controls checks nothing: no results, no summary.
+    if not hasattr(config, "workerinput") and not settings.list_controls:
         collector = results.ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
@@ -281,32 +282,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    if config.option.k8s_list_controls:
+    if config.option.k8s_list_controls or config.option.k8s_list_controls_format:
         from _pytest.main import wrap_session
 
+        if config.option.k8s_list_controls_format == "json":  # stdout is the document: no header, no summary line
+            config.option.verbose = min(config.option.verbose, -2)
         return wrap_session(config, _list_controls)
     return None
 
 
 def _list_controls(config: pytest.Config, session: pytest.Session) -> int:
+    from .catalog import listing_json, listing_lines
+
     session.perform_collect()
+    if session.testsfailed:  # as pytest itself stops: the list would miss the controls of what failed
+        raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed > 1 else ''} "
+                                  "during collection")
     seen: dict[str, Any] = {}
     for item in session.items:
         ctrl = results.control_of(item)
         if ctrl is not None:
             seen.setdefault(ctrl.id, ctrl)
     tw = config.get_terminal_writer()
-    tw.line(f"{'CONTROL':34} {'SEVERITY':9} {'FRAMEWORKS':22} {'REFERENCES':40} TITLE")
-    for ctrl in sorted(seen.values(), key=lambda c: (SEVERITIES.index(c.severity), c.id)):
-        refs = []
-        for key in ("kubescape", "trivy"):
-            refs += list(ctrl.references.get(key) or ())
-        refs += [f"CIS-{n}" for n in ctrl.references.get("cis") or ()]
-        if ctrl.references.get("pss"):
-            refs.append(f"PSS {ctrl.references['pss']}")
-        refs += [f"(not {n})" for n in ctrl.references.get(NOT_COUNTERPARTS) or ()]
-        tw.line(f"{ctrl.id:34} {ctrl.severity:9} {','.join(ctrl.frameworks):22} {' '.join(refs)[:40]:40} "
-                f"{ctrl.title}")
-    tw.line(f"{len(seen)} controls; CIS-x.y.z ids are {CIS_BENCHMARK} recommendations; (not tool:ID) marks an "
-            "upstream check that is not a counterpart")
+    if config.option.k8s_list_controls_format == "json":
+        import json
+
+        tw.line(json.dumps(listing_json(list(seen.values())), indent=2))
+    else:
+        for line in listing_lines(list(seen.values())):
+            tw.line(line)
     return 0

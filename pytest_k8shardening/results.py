@@ -922,6 +922,8 @@ class ResultsCollector:
         grouping = self.target.get("grouping") or {}
         if grouping and (verbose or grouping["requested"] == "auto" and grouping["mode"] != "resource"):
             tr.write_line(f"tests: {grouping['reason']}")  # -q too when the ids are not per object
+        if self.config.option.collectonly:  # nothing was checked: no compliance line, score or gate
+            return
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
         waived = f", {s['waived']} waived" if s["waived"] else ""

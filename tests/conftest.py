@@ -16,6 +16,12 @@ def _no_inherited_xdist_marker() -> None:
         os.environ.pop(name, None)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from .builds import bind
+
+    bind(config)  # the build announcements print past pytest's capture
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -27,8 +33,6 @@ def helm_bin() -> str:
     renderer must fail the run rather than turn the chart tests into skips.
     """
     import shutil
-    import subprocess
-    import sys
 
     if shutil.which("go") is None and not os.path.exists("/usr/local/go/bin/go"):
         from pytest_k8shardening.repository import HELM_CACHE
@@ -38,10 +42,10 @@ def helm_bin() -> str:
         if os.environ.get("CI"):
             pytest.fail("CI is set but Go is missing: cannot build helm for the chart-rendering tests")
         pytest.skip("Go is not installed: cannot build helm for the chart-rendering tests")
-    sys.stderr.write("\n[tests] building helm v3.22.0 from its Go module if not cached "
-                     "(scripts/build-helm.sh, about 3 minutes the first time)...\n")
-    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build-helm.sh")], capture_output=True, text=True,
-                          timeout=1500)
+    from .builds import run_build
+
+    proc = run_build(os.path.join(ROOT, "scripts", "build-helm.sh"), "helm v3.22.0 from its Go module", 3,
+                     timeout=1500)
     if proc.returncode != 0:
         pytest.fail(f"scripts/build-helm.sh failed:\n{proc.stderr[-3000:]}")
     return proc.stdout.strip().splitlines()[-1]

@@ -242,17 +242,67 @@ def test_junit_xml_is_well_formed_with_properties(pytester: pytest.Pytester, app
 
 
 # ------------------------------------------------------------------ pytest-html
+def _html_data(html: str) -> dict[str, Any]:
+    """pytest-html's data blob: the environment and every row, as the page's script reads them."""
+    import html as _html
+
+    blob = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert blob, html[:500]
+    return json.loads(_html.unescape(blob.group(1)))
+
+
 def test_html_report_columns_summary_and_details(pytester: pytest.Pytester, app: Path) -> None:
     pytest.importorskip("pytest_html")
     report = pytester.path / "report.html"
+    waivers = _waivers(pytester, f"waivers:\n  - {{control: nsa.pod.host-pid, namespace: x, reason: nothing to waive "
+                                 f"here, owner: o, expires: {FUTURE}}}\n")
     pytester.runpytest("--k8s-manifests", str(app), "-k", "privileged or host_port", "--html", str(report),
-                       "--self-contained-html")
+                       "--self-contained-html", "--k8s-fail-on", "high", "--k8s-waivers", str(waivers))
     html = report.read_text()
     assert 'data-column-type="k8sControl">Control</th>' in html
     assert 'data-column-type="k8sSeverity">Severity</th>' in html
     assert 'id="k8sh-summary"' in html and "Compliance summary" in html
     assert "nsa.pod.privileged" in html and "shop/Deployment/api:container=web" in html
-    assert "How to fix:" in html and "1 critical" in html
+    assert f"<title id=\"head-title\">Kubernetes hardening: manifests {app}</title>" in html
+    assert 'id="k8sh-filter"' in html and 'id="k8sh-severity"' in html and 'id="k8sh-search"' in html
+    data = _html_data(html)
+    env = data["environment"]
+    assert env["Target"] == f"manifests {app}"
+    assert env["Fail on (--k8s-fail-on)"] == "high" and env["Waivers file (--k8s-waivers)"] == str(waivers)
+    assert env["Pod Security Standards version"].startswith("latest (v1.")
+    assert env["pytest-k8shardening"] and env["Scan started"].startswith(str(TODAY.year))
+    assert env["Require image digest (k8s_require_image_digest)"] == "no"
+    rows = list(data["tests"].values())
+    api = next(r for tests in rows for r in tests
+               if "test_not_privileged[shop/Deployment/api" in r["testId"])
+    # the severity cell shows the word; its sort key is a hidden rank, not text in the cell
+    assert api["k8sSeverity"] == '<span class="k8sh-rank" hidden>1</span>critical'
+    details = next(e["content"] for e in api["extras"] if e["format_type"] == "html")
+    assert "How to fix:" in details and "live cluster" not in details and "app.yaml:11" in details
+    assert "<b>Findings</b>" in details and "(kubescape: C-0057; trivy: KSV-0017; cis: 5.2.2; pss: baseline)" in details
+    links = {e["name"]: e["content"] for e in api["extras"] if e["format_type"] == "url"}
+    assert links["NSA/CISA guide"].startswith("https://media.defense.gov/")
+    assert links["Kubescape C-0057"] == "https://hub.armosec.io/docs/c-0057" and "PSS baseline" in links
+
+
+@pytest.mark.parametrize(("resource", "shown", "absent"), [
+    ({"namespace": "shop", "kind": "Deployment", "name": "api", "file": "app.yaml", "line": 7},
+     "shop/Deployment/api (app.yaml:7)", "live cluster"),
+    # a namespace used but not declared in a manifest scan: no file, and no "live cluster" either
+    ({"namespace": None, "kind": "Namespace", "name": "shop", "file": None, "line": None},
+     "<b>Resource:</b> Namespace/shop</p>", "live cluster"),
+])
+def test_html_finding_details_location(resource: dict[str, Any], shown: str, absent: str) -> None:
+    from pytest_k8shardening.reporting.html import finding_details
+
+    ctrl = {"control": "nsa.x", "severity": "high", "title": "T", "remediation": "fix it",
+            "references": {"kubescape": ["C-0001"], "trivy": [], "cis": [], "pss": None}}
+    findings = [{"message": "a <b>", "field": "spec.x", "references": {"kubescape": ["C-0002"], "trivy": [],
+                                                                       "cis": ["1.2.3"], "pss": None}}]
+    text = finding_details({"control": ctrl, "resource": resource}, "because", findings)
+    assert shown in text and absent not in text
+    assert "<li>a &lt;b&gt; (<code>spec.x</code>) <span class=\"k8sh-refs\">(kubescape: C-0002; cis: 1.2.3)</span></li>" in text
+    assert "<b>Control references:</b> kubescape: C-0001" in text
 
 
 def _chromium() -> str | None:
@@ -269,6 +319,18 @@ def _render(browser: str, url: str, profile: Path, *extra: str) -> subprocess.Co
                           capture_output=True, text=True, timeout=120)
 
 
+def _rows(page: str) -> list[tuple[str, str, bool]]:
+    """(severity, resource, hidden by the k8sh filter) of each result row of a rendered page, in order."""
+    out = []
+    for classes, body in re.findall(r'<tbody class="(results-table-row[^"]*)"[^>]*>(.*?)</tbody>', page, re.S):
+        if 'class="col-k8sControl"' not in body:  # the row template pytest-html fills
+            continue
+        sev = re.search(r'<td class="col-k8sSeverity"[^>]*>(?:<span[^>]*>\d</span>)?([a-z]*)</td>', body)
+        res = re.search(r'<td class="col-k8sResource">([^<]*)</td>', body)
+        out.append((sev.group(1) if sev else "", res.group(1) if res else "", "k8sh-hidden" in classes.split()))
+    return out
+
+
 def test_html_report_renders_sorts_and_filters_in_chromium(pytester: pytest.Pytester, app: Path) -> None:
     browser = _chromium()
     if browser is None:
@@ -278,15 +340,36 @@ def test_html_report_renders_sorts_and_filters_in_chromium(pytester: pytest.Pyte
                        "--html", str(report), "--self-contained-html")
     url = report.as_uri()
     dom = _render(browser, f"{url}?sort=k8sSeverity", pytester.path / "p1", "--dump-dom").stdout
-    rows = re.findall(r'<td class="col-k8sSeverity">([^<]*)</td>', dom)
+    cell = r'<td class="col-k8sSeverity"[^>]*><span class="k8sh-rank" hidden="">(\d)</span>([a-z]+)</td>'
+    rows = re.findall(cell, dom)
     assert len(rows) >= 10, dom[:2000]
-    assert rows == sorted(rows) and rows[0].startswith("1 critical")
+    assert rows == sorted(rows) and rows[0] == ("1", "critical")
+    assert {sev for _, sev in rows} == {"critical", "high", "medium"}
     controls = set(re.findall(r'<td class="col-k8sControl">([^<]*)</td>', dom))
     assert {"nsa.pod.privileged", "nsa.pod.host-port", "nsa.pod.read-only-root-filesystem"} <= controls
     assert "Compliance summary" in dom
+    assert f'<h1 id="title">Kubernetes hardening: manifests {INSECURE}</h1>' in dom
+    env = re.search(r'<table id="environment">(.*?)</table>', dom, re.S)
+    assert env and "<td>Target</td>" in env.group(1) and f"manifests {INSECURE}" in env.group(1)
+    assert "<td>Pod Security Standards version</td>" in env.group(1)
+    assert re.search(r'class="col-links__extra url">NSA/CISA guide</a>', dom)
     failed_only = _render(browser, f"{url}?visible=failed", pytester.path / "p2", "--dump-dom").stdout
     outcomes = re.findall(r'<td class="col-result">([^<]*)</td>', failed_only)
     assert outcomes and set(outcomes) == {"Failed"}, set(outcomes)
+
+    everything = _rows(dom)
+    assert not any(hidden for *_, hidden in everything)
+    # the severity filter keeps what is at least as severe, and survives pytest-html's own redraws
+    high = _rows(_render(browser, f"{url}?sort=k8sSeverity&severity=high", pytester.path / "p4",
+                         "--dump-dom").stdout)
+    assert len(high) == len(everything)
+    assert {sev for sev, _, hidden in high if not hidden} == {"critical", "high"}
+    assert {sev for sev, _, hidden in high if hidden} == {"medium"}
+    # the search matches any text of a row (resource, control, finding text)
+    found = _rows(_render(browser, f"{url}?search=shop/Deployment/api", pytester.path / "p5", "--dump-dom").stdout)
+    kept = [res for _, res, hidden in found if not hidden]
+    assert kept and all(res.startswith("shop/Deployment/api") for res in kept), kept
+    assert len(kept) < len(found)
     shot = ROOT / "reports" / "html-report.png"
     shot.parent.mkdir(exist_ok=True)
     _render(browser, f"{url}?sort=k8sSeverity", pytester.path / "p3", f"--screenshot={shot}",
@@ -309,6 +392,33 @@ def test_allure_results_carry_labels_parameters_and_description(pytester: pytest
     assert any("Hardening" in (link.get("name") or "") for link in result["links"])
     assert result["name"].startswith("nsa.pod.privileged: Containers are not privileged [shop/Deployment/api")
     assert result["status"] == "failed"
+    # the finding as the terminal says it, without allure-pytest's "module.NonCompliant: " prefix
+    message = result["statusDetails"]["message"]
+    assert message.startswith("spec.template.spec.containers[0].securityContext.privileged=true"), message
+    assert "NonCompliant" not in message
+    pairs = [(lb["name"], lb["value"]) for lb in result["labels"]]
+    assert len(pairs) == len(set(pairs)), pairs
+    assert [p["name"] for p in result["parameters"]] == ["namespace", "kind", "name", "container"]
+    assert "(kubescape: C-0057; trivy: KSV-0017; cis: 5.2.2; pss: baseline)" in result["description"]
+    assert {"name": "Kubescape C-0057", "url": "https://hub.armosec.io/docs/c-0057", "type": "link"} in result["links"]
+    env = (out / "environment.properties").read_text(encoding="iso-8859-1")
+    assert f"Target=manifests {app}\n" in env and "pytest-k8shardening=" in env
+    assert "Pod\\ Security\\ Standards\\ version=latest (v1." in env
+    categories = json.loads((out / "categories.json").read_text())
+    assert [c["name"] for c in categories] == ["Compliance findings", "Waived findings", "Errors (not findings)",
+                                               "Not evaluated (skipped)"]
+
+
+@pytest.mark.parametrize(("rows", "text"), [
+    ({"Target": "manifests a b"}, "Target=manifests a b\n"),
+    ({"Fail on (--k8s-fail-on)": "high"}, "Fail\\ on\\ (--k8s-fail-on)=high\n"),
+    ({"a=b:c": "x\\y\nz"}, "a\\=b\\:c=x\\\\y\\nz\n"),
+    ({"Target": "manifests /srv/caf\u00e9 \U0001F600"}, "Target=manifests /srv/caf\\u00e9 \\ud83d\\ude00\n"),
+])
+def test_allure_environment_properties_escaping(rows: dict[str, str], text: str) -> None:
+    from pytest_k8shardening.reporting.allure import properties_text
+
+    assert properties_text(rows) == text
 
 
 def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Path) -> None:
@@ -318,15 +428,35 @@ def test_allure_report_generates_with_the_cli(pytester: pytest.Pytester, app: Pa
         pytest.skip("the Allure command line is not installed (npm install -g allure-commandline); "
                     ".ci/run installs it")
     out = pytester.path / "allure"
-    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged", "--alluredir", str(out))
+    waivers = _waivers(pytester, f"waivers:\n  - {{control: nsa.pod.privileged, namespace: shop, reason: vendor "
+                                 f"image needs it, owner: o, expires: {FUTURE}}}\n")
+    pytester.makepyfile("""
+        import pytest_k8shardening as k
+
+        @k.control(id="acme.crash", title="Crashes", severity="low", frameworks=["nsa"], category="pod_security",
+                   remediation="f")
+        def test_crash(k8s_workload):
+            \"\"\"A check with a bug.\"\"\"
+            raise TypeError("a bug in the check")
+    """)
+    pytester.runpytest("--k8s-manifests", str(app), "-m", "nsa", "-k", "privileged or crash",
+                       "--k8s-waivers", str(waivers), "--alluredir", str(out))
     site = pytester.path / "site"
     proc = subprocess.run([allure, "generate", str(out), "-o", str(site), "--clean"], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((site / "widgets" / "summary.json").read_text())
-    assert summary["statistic"]["failed"] == 3
+    assert summary["statistic"]["failed"] == 2 and summary["statistic"]["skipped"] == 1
     severity = json.loads((site / "widgets" / "severity.json").read_text())
-    assert {s["severity"] for s in severity} == {"blocker"}
+    assert {s["severity"] for s in severity} == {"blocker", "minor"}
+    # categories: findings, waived findings and crashes apart; the environment names the target
+    categories = {c["name"]: c["statistic"] for c in
+                  json.loads((site / "widgets" / "categories.json").read_text())["items"]}
+    assert categories["Compliance findings"]["failed"] == 2 and categories["Waived findings"]["skipped"] == 1
+    assert categories["Errors (not findings)"]["broken"] == 2
+    assert "Product defects" not in categories
+    env = {e["name"]: e["values"] for e in json.loads((site / "widgets" / "environment.json").read_text())}
+    assert env["Target"] == [f"manifests {app}"] and env["Waivers file (--k8s-waivers)"] == [str(waivers)]
 
 
 def test_waivers_and_gates_under_xdist(pytester: pytest.Pytester, app: Path) -> None:
@@ -349,3 +479,62 @@ waivers:
     assert s["summary"]["waivers"] == p["summary"]["waivers"]
     assert [w["index"] for w in p["summary"]["waivers"]["stale"]] == [2]
     assert p["summary"]["gate"]["passed"] is False and p["summary"]["waived"] == 1
+
+
+# ------------------------------------------------------------------ scan metadata (HTML and Allure)
+def _settings(**kw: Any) -> Any:
+    from pytest_k8shardening.options import Settings
+
+    return Settings(**kw)
+
+
+@pytest.mark.parametrize(("kw", "label"), [
+    ({"manifests": ("deploy/", "extra.yaml")}, "manifests deploy/, extra.yaml"),
+    ({"manifests": ("-",)}, "manifests standard input"),
+    ({"context": "prod"}, "cluster context prod"),
+    ({"context": "prod", "kubeconfig": "/k/config"}, "cluster context prod of kubeconfig /k/config"),
+    ({"kubeconfig": "/k/config"}, "cluster (current context) of kubeconfig /k/config"),
+    ({"in_cluster": True}, "cluster (in-cluster service account)"),
+    ({"kind": True}, "kind cluster (created for the run)"),
+])
+def test_target_label(kw: dict[str, Any], label: str) -> None:
+    from pytest_k8shardening.reporting.metadata import target_label
+
+    assert target_label(_settings(**kw)) == label
+
+
+class _Ini:
+    def __init__(self, **ini: Any) -> None:
+        self.ini = ini
+
+    def getini(self, name: str) -> Any:
+        return self.ini.get(name, "" if name != "k8s_pss_version" else "latest")
+
+    def getoption(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+@pytest.mark.parametrize(("kw", "ini", "expected", "absent"), [
+    ({}, {}, {"Fail on (--k8s-fail-on)": "any finding", "Group by (--k8s-group-by)": "auto",
+              "Require image digest (k8s_require_image_digest)": "no"},
+     ["Waivers file (--k8s-waivers)", "Minimum score (--k8s-min-score)", "Kubernetes target version"]),
+    ({"fail_on": "high", "min_score": 80.0, "waivers": Path("w.yaml"), "group_by": "namespace",
+      "require_image_digest": True, "min_run_as_id": 10001, "builtin": False, "helm_set": ("a=1",)},
+     {"k8s_pss_version": "v1.30", "k8s_target_version": "v1.33"},
+     {"Fail on (--k8s-fail-on)": "high", "Minimum score (--k8s-min-score)": "80%",
+      "Waivers file (--k8s-waivers)": "w.yaml", "Group by (--k8s-group-by)": "namespace",
+      "Require image digest (k8s_require_image_digest)": "yes", "Minimum run-as UID/GID (k8s_min_run_as_id)": "10001",
+      "Built-in suites": "off (--k8s-no-builtin)", "Helm --set": "a=1", "Pod Security Standards version": "v1.30",
+      "Kubernetes target version": "v1.33"}, []),
+])
+def test_scan_metadata_names_the_options_that_change_verdicts(kw: dict[str, Any], ini: dict[str, Any],
+                                                              expected: dict[str, str], absent: list[str]) -> None:
+    from pytest_k8shardening.reporting.metadata import scan_metadata
+
+    rows = scan_metadata(_Ini(**ini), _settings(manifests=("deploy/",), **kw), dt.datetime(2030, 1, 2, 3, 4, 5))
+    assert rows["Target"] == "manifests deploy/" and rows["Scan started"] == "2030-01-02T03:04:05"
+    assert rows["pytest-k8shardening"] and rows["CIS benchmark (cited ids)"].startswith("CIS Kubernetes Benchmark")
+    assert {k: rows.get(k) for k in expected} == expected
+    assert not set(absent) & set(rows)
+    if not ini:
+        assert rows["Pod Security Standards version"].startswith("latest (v1.")

@@ -1,17 +1,25 @@
-"""pytest-html bridge: Control, Severity and Resource columns, a compliance summary, finding details.
+"""pytest-html bridge: what was scanned, compliance columns, a filter, links, a summary, finding details.
 
-Registered only when pytest-html is active (``--html``). Values come from
-``report.k8s``, so they are right under pytest-xdist as well.
+The title names the target and the Environment table (pytest-metadata's,
+which pytest-html shows) carries the scan's metadata; Control, Severity and
+Resource columns, a severity filter and a search over the rows, the guide and
+the cited upstream pages in the Links column, and each finding with its own
+references under its row. Registered only when pytest-html is active
+(``--html``). Values come from ``report.k8s`` and ``report.k8s_findings``,
+so they are right under pytest-xdist as well.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 from html import escape
 from typing import Any
 
 import pytest
 
 from ..controls import SEVERITIES
+from .metadata import GUIDE_URL, reference_links, scan_metadata, target_label
 
 __all__ = ["HtmlBridge", "finding_details"]
 
@@ -26,19 +34,28 @@ def _resource_ref(res: dict[str, Any] | None) -> str:
 
 
 def _severity_cell(sev: str | None) -> str:
-    # pytest-html sorts cells as text: a rank prefix keeps critical first.
+    """The severity as shown, after a hidden rank: pytest-html sorts a column on the cell's markup, so the
+    rank keeps critical first while the reader (and a copy of the cell) sees only the word."""
     if sev not in SEVERITIES:
-        return ""
-    return f"{SEVERITIES.index(sev) + 1} {sev}"
+        return '<td class="col-k8sSeverity"></td>'
+    return (f'<td class="col-k8sSeverity" data-severity="{sev}"><span class="k8sh-rank" hidden>'
+            f"{SEVERITIES.index(sev) + 1}</span>{sev}</td>")
 
 
-def finding_details(k8s: dict[str, Any], rationale: str | None = None) -> str:
-    """The extra shown under a row: rationale, remediation, references, resource location."""
+def _references_text(refs: dict[str, Any]) -> str:
+    items = []
+    for key, value in refs.items():
+        if value:
+            items.append(f"{key}: {', '.join(value) if isinstance(value, (list, tuple)) else value}")
+    return "; ".join(items)
+
+
+def finding_details(k8s: dict[str, Any], rationale: str | None = None,
+                    findings: list[dict[str, Any]] | None = None) -> str:
+    """The extra shown under a row: rationale, remediation, findings with their own references, location."""
     ctrl = k8s.get("control") or {}
     refs = ctrl.get("references") or {}
-    ref_items = [f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in refs.items() if v]
     res = k8s.get("resource") or {}
-    where = f"{res.get('file')}:{res.get('line')}" if res.get("file") else "live cluster"
     parts = [f"<div class=\"k8sh-details\"><p><b>{escape(ctrl.get('control', ''))}</b> "
              f"[{escape(ctrl.get('severity', ''))}] {escape(ctrl.get('title', ''))}</p>"]
     if rationale:
@@ -46,17 +63,100 @@ def finding_details(k8s: dict[str, Any], rationale: str | None = None) -> str:
     parts.append(f"<p><b>How to fix:</b> {escape(ctrl.get('remediation', ''))}</p>")
     if ctrl.get("guide"):
         parts.append(f"<p><b>Guide:</b> {escape(ctrl['guide'])}</p>")
-    if ref_items:
-        parts.append(f"<p><b>References:</b> {escape('; '.join(ref_items))}</p>")
-    parts.append(f"<p><b>Resource:</b> {escape(_resource_ref(res))} ({escape(where)})</p></div>")
+    if findings:
+        rows = []
+        for f in findings:
+            message = f.get("message") or ""
+            field = f" (<code>{escape(f['field'])}</code>)" if f.get("field") and f["field"] not in message else ""
+            own = _references_text(f.get("references") or {})
+            rows.append(f"<li>{escape(message)}{field}"
+                        + (f" <span class=\"k8sh-refs\">({escape(own)})</span>" if own else "") + "</li>")
+        parts.append(f"<p><b>Findings</b> (each with the upstream ids it matches):</p><ul class=\"k8sh-findings\">"
+                     f"{''.join(rows)}</ul>")
+    ref_text = _references_text(refs)
+    if ref_text:
+        parts.append(f"<p><b>Control references:</b> {escape(ref_text)}</p>")
+    # A file location only where there is a file: a manifest scan's undeclared namespace has none, and is
+    # not a live cluster object either.
+    where = f" ({escape(str(res['file']))}:{escape(str(res.get('line')))})" if res.get("file") else ""
+    parts.append(f"<p><b>Resource:</b> {escape(_resource_ref(res))}{where}</p></div>")
     return "".join(parts)
 
 
+_SEVERITY_OPTIONS = "".join(f'<option value="{s}">{s}{" or worse" if s != "critical" else ""}</option>'
+                            for s in SEVERITIES)
+
+#: A severity filter and a text search over the results table. pytest-html rebuilds the table on every sort
+#: and outcome filter (its own checkboxes), so the filter is applied again whenever the table is replaced.
+#: ``?severity=high&search=shop`` in the address sets both (as pytest-html's ``?visible=`` and ``?sort=``).
+FILTER_BAR = f"""<div id="k8sh-filter"><label>Severity <select id="k8sh-severity"><option value="">any</option>
+{_SEVERITY_OPTIONS}</select></label> <label>Search <input id="k8sh-search" type="search" size="40"
+placeholder="control, resource, finding text"></label> <span id="k8sh-shown"></span></div>
+<style>#results-table tbody.k8sh-hidden{{display:none}} #k8sh-filter{{margin:8px 0}}
+#k8sh-filter label{{margin-right:1em}}
+.col-links a.col-links__extra{{display:block;white-space:nowrap}}</style>
+<script>(function () {{
+  var RANKS = {json.dumps(list(SEVERITIES))};
+  var sev = document.getElementById('k8sh-severity'), query = document.getElementById('k8sh-search');
+  var params = new URLSearchParams(window.location.search);
+  if (RANKS.indexOf(params.get('severity')) >= 0) {{ sev.value = params.get('severity'); }}
+  if (params.get('search')) {{ query.value = params.get('search'); }}
+  function apply() {{
+    var max = RANKS.indexOf(sev.value), text = query.value.trim().toLowerCase(), shown = 0, total = 0;
+    document.querySelectorAll('#results-table tbody.results-table-row').forEach(function (row) {{
+      var cell = row.querySelector('td.col-k8sSeverity'), rank = cell ? RANKS.indexOf(cell.dataset.severity) : -1;
+      var keep = (max < 0 || (rank >= 0 && rank <= max)) && (!text || row.textContent.toLowerCase().indexOf(text) >= 0);
+      row.classList.toggle('k8sh-hidden', !keep);
+      total += 1; shown += keep ? 1 : 0;
+    }});
+    document.getElementById('k8sh-shown').textContent =
+      (max >= 0 || text) ? shown + ' of ' + total + ' rows shown' : '';
+  }}
+  function remember() {{
+    var url = new URL(window.location.href);
+    sev.value ? url.searchParams.set('severity', sev.value) : url.searchParams.delete('severity');
+    query.value ? url.searchParams.set('search', query.value) : url.searchParams.delete('search');
+    window.history.replaceState({{}}, '', url);
+    apply();
+  }}
+  sev.addEventListener('change', remember);
+  query.addEventListener('input', remember);
+  document.addEventListener('DOMContentLoaded', function () {{
+    var table = document.getElementById('results-table');
+    if (table && table.parentNode) {{ new MutationObserver(apply).observe(table.parentNode, {{childList: true}}); }}
+    apply();
+  }});
+}})();</script>"""
+
+
 class HtmlBridge:
-    """Adds compliance columns, extras and a summary to the pytest-html report."""
+    """Adds a title, scan metadata, compliance columns, a filter, extras and a summary to the pytest-html report."""
 
     def __init__(self, collector: Any) -> None:
         self.collector = collector
+        self.started = _dt.datetime.now(_dt.timezone.utc)
+
+    def _settings(self) -> Any:
+        session = self.collector.config.pluginmanager.get_plugin("k8shardening-session")
+        return session.settings
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Scan metadata into pytest-metadata's table, which pytest-html shows as Environment (read after this)."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:  # pragma: no cover - pytest-html 4 depends on pytest-metadata 2+
+            return
+        metadata = session.config.stash.get(metadata_key, None)
+        if metadata is None:
+            return
+        # pytest-html inserts each value as HTML
+        rows = scan_metadata(session.config, self._settings(), self.started)
+        metadata.update({k: escape(v) for k, v in rows.items()})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"Kubernetes hardening: {target_label(self._settings())}"
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -73,7 +173,7 @@ class HtmlBridge:
             # only setup and teardown failures as errors)
             cells[0] = cells[0].replace(">Failed<", ">Error<")
         cells.insert(2, f'<td class="col-k8sControl">{escape(ctrl.get("control") or "")}</td>')
-        cells.insert(3, f'<td class="col-k8sSeverity">{_severity_cell(ctrl.get("severity"))}</td>')
+        cells.insert(3, _severity_cell(ctrl.get("severity")))
         cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(k8s.get("resource")))}</td>')
 
     @pytest.hookimpl(optionalhook=True)
@@ -96,17 +196,36 @@ class HtmlBridge:
         if gate is not None:
             gate_html = ("<p id=\"k8sh-gate\"><b>Gate:</b> " +
                          ("passed" if gate["passed"] else "FAILED: " + escape("; ".join(gate["reasons"]))) + "</p>")
+        target = s.get("target") or {}
+        sources = target.get("sources") or []
+        read = ", ".join(sources) if len(sources) <= 3 else f"{len(sources)} files"
+        target_html = (f"<p id=\"k8sh-target\"><b>Target:</b> {escape(target_label(self._settings()))}: "
+                       f"{target.get('objects', 0)} objects read from {escape(read or 'nothing')}; "
+                       f"scope {escape(str(target.get('scope', '')))}.</p>")
         prefix.append(
-            f'<div id="k8sh-summary"><h2>Compliance summary</h2>'
+            f'<div id="k8sh-summary"><h2>Compliance summary</h2>{target_html}'
             f"<p><b>Score:</b> {score} ({s['passed']} passed, {s['failed']} failed, {s['waived']} waived, "
             f"{s['skipped']} skipped, {s['error']} errors). <b>Failed by severity:</b> {escape(sev)}.</p>{gate_html}"
             f'<table id="k8sh-scores"><thead><tr><th>Scope</th><th>Name</th><th>Passed</th><th>Failed</th>'
             f"<th>Waived</th><th>Skipped</th><th>Score</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f"<h3>Most failed controls</h3><ol>{worst or '<li>none</li>'}</ol></div>")
+        postfix.append(FILTER_BAR)
+
+
+def _links(ctrl: dict[str, Any], findings: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    """The Links column: the guide, then each upstream page the control or one of its findings cites."""
+    links: list[tuple[str, str]] = []
+    if "nsa" in (ctrl.get("frameworks") or ()):
+        links.append(("NSA/CISA guide", GUIDE_URL))
+    for refs in [*(f.get("references") or {} for f in findings or ()), ctrl.get("references") or {}]:
+        for link in reference_links(refs):
+            if link not in links:
+                links.append(link)
+    return links
 
 
 def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
-    """Attach the finding details to the report pytest-html shows for the test."""
+    """Attach the finding details and the reference links to the report pytest-html shows for the test."""
     k8s = getattr(report, "k8s", None)
     if not k8s or not k8s.get("control"):
         return
@@ -114,5 +233,8 @@ def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
         return
     from pytest_html import extras
 
+    findings = getattr(report, "k8s_findings", None)
+    # pytest-html writes a link's name and address into the page unescaped
+    links = [extras.url(escape(url), name=escape(name)) for name, url in _links(k8s["control"], findings)]
     report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]  # pytest-html's attribute
-                     extras.html(finding_details(k8s, rationale))]
+                     extras.html(finding_details(k8s, rationale, findings)), *links]

@@ -31,8 +31,10 @@ def _binaries() -> Path:
     if shutil.which("go") is None:
         pytest.skip("kube-apiserver and etcd are not available (KUBEBUILDER_ASSETS, build cache, PATH) and Go "
                     "is not installed to build them")
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "build-control-plane.sh")], capture_output=True,
-                          text=True, timeout=3000)
+    from ..builds import run_build
+
+    proc = run_build(ROOT / "scripts" / "build-control-plane.sh", "kube-apiserver and etcd from their Go modules", 6,
+                     timeout=3000)
     if proc.returncode != 0:
         pytest.fail(f"building kube-apiserver and etcd failed:\n{proc.stderr[-3000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
