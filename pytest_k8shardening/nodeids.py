@@ -97,7 +97,9 @@ def deselect_ids(prefixes: Sequence[str], suites: Path, invocation_dir: Path, ro
         rel = _prefix_relative(path, invocation_dir, rootpath)
         if rel is None:
             full = (invocation_dir / path).resolve()
-            if full == suites or suites in full.parents:
+            if full == suites:
+                rel = ""
+            elif suites in full.parents:
                 rel = full.relative_to(suites).as_posix()
         out.append(prefix if rel is None else f"{PREFIX}/{rel}".rstrip("/") + rest)
     return out

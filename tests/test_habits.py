@@ -150,7 +150,8 @@ def test_an_id_beside_own_tests_runs_only_that_id(pytester: pytest.Pytester) -> 
     pytester.makepyfile(test_mine="def test_mine():\n    pass\n")
     result = pytester.runpytest("test_mine.py", PRIV_API, "--k8s-manifests", str(INSECURE), "-v")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*test_mine.py::test_mine PASSED*", f"*{PRIV_API} FAILED*"])
+    assert "test_mine.py::test_mine PASSED" in result.stdout.str()
+    assert f"{PRIV_API} FAILED" in result.stdout.str()
 
 
 def test_the_real_suite_path_runs_only_that_file(pytester: pytest.Pytester) -> None:
@@ -310,14 +311,15 @@ def test_plain_assert():
 """)
     result = pytester.runpytest("--k8s-manifests", str(INSECURE), "--k8s-no-builtin", "--reruns", "2",
                                 "--rerun-except", "ValueError", "-q")
-    result.assert_outcomes(failed=6, rerun=6)  # 4 findings once; 1 crash and the plain test, each 3 times
+    # 4 findings once; the crash and the plain test 3 times each
+    assert result.parseoutcomes() == {"failed": 5, "errors": 1, "rerun": 4}
     counts = calls.read_text().split()
     assert (counts.count("finding"), counts.count("crash"), counts.count("plain")) == (4, 3, 3)
     # the user's --rerun-except patterns still apply
     calls.unlink()
     result = pytester.runpytest("--k8s-manifests", str(INSECURE), "--k8s-no-builtin", "--reruns", "2",
                                 "--rerun-except", "KeyError", "-q")
-    result.assert_outcomes(failed=6, rerun=2)
+    assert result.parseoutcomes() == {"failed": 5, "errors": 1, "rerun": 2}
     assert calls.read_text().split().count("crash") == 1
 
 
@@ -352,3 +354,22 @@ def test_group_failed_message_matches_the_pattern() -> None:
     pattern = reruns.FINDING_PATTERNS[1]
     assert re.search(pattern, msg("failed", "passed", "error"))
     assert not re.search(pattern, msg("error", "passed"))
+
+
+@pytest.mark.xfail(reason="results.py counts each rerun attempt of a crash as a skipped result (another helper "
+                          "owns results.py: it must drop reports whose outcome is 'rerun', and the teardown "
+                          "report of that attempt)", strict=True, raises=AssertionError)
+def test_a_rerun_crash_is_counted_once(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    pytester.makepyfile(test_acme="""
+from pytest_k8shardening import control
+
+@control("acme.crash", title="t", severity="low", category="metadata", remediation="r")
+def test_crash(k8s_namespace):
+    raise KeyError("flaky API")
+""")
+    result = pytester.runpytest("--k8s-manifests", str(INSECURE), "--k8s-no-builtin", "--reruns", "2", "-q",
+                                "--k8s-report-json", "r.json")
+    assert result.parseoutcomes() == {"errors": 1, "rerun": 2}
+    summary = json.loads((pytester.path / "r.json").read_text())["summary"]
+    assert (summary["total"], summary["error"], summary["skipped"]) == (1, 1, 0)
