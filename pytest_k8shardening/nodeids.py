@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["PREFIX", "deselect_ids", "lastfailed_paths", "names_suites", "to_suite_args"]
+__all__ = ["PREFIX", "deselect_ids", "lastfailed_paths", "names_suites", "teach_lastfailed", "to_suite_args"]
 
 #: The first path segment of every built-in suite node id.
 PREFIX = "k8shardening"

@@ -225,6 +225,8 @@ def test_strict_markers_accept_custom_frameworks_and_categories(pytester: pytest
     by_marker.assert_outcomes(failed=1)
     assert pytester.runpytest("--k8s-manifests", str(INSECURE), "--k8s-no-builtin", "--strict-markers",
                               "-m", "acme_base", "-q").parseoutcomes() == {"passed": 4, "deselected": 1}
+    # without a target the controls are skipped, not refused
+    pytester.runpytest("--strict-markers").assert_outcomes(skipped=2)
     # with the built-in suites too, and with the ini's strict_markers
     pytester.makeini("[pytest]\nstrict_markers = true\n")
     both = pytester.runpytest("--k8s-manifests", str(INSECURE), "-m", "acme or acme_base", "-q")
