@@ -191,6 +191,7 @@ def control(
         except (TypeError, OSError):
             where = fn.__module__
         REGISTRY.add(ctrl, f"{where}::{fn.__qualname__}")
+        _register_custom_markers(category, frameworks)
         marks = [pytest.mark.k8s_control(ctrl), getattr(pytest.mark, severity), getattr(pytest.mark, category)]
         marks += [getattr(pytest.mark, fw) for fw in frameworks]
         if manual:
@@ -201,6 +202,42 @@ def control(
         return fn
 
     return decorate
+
+
+#: The pytest sessions configured in this process, innermost last (pytester nests them):
+#: :func:`control` registers custom framework and category markers with the innermost.
+_CONFIGS: list[pytest.Config] = []
+
+
+def bind_config(config: pytest.Config) -> None:
+    """From ``pytest_configure``: let :func:`control` register its custom markers with ``config``."""
+    _CONFIGS.append(config)
+
+
+def unbind_config(config: pytest.Config) -> None:
+    """From ``pytest_unconfigure``: forget ``config``."""
+    if config in _CONFIGS:
+        _CONFIGS.remove(config)
+
+
+def _register_custom_markers(category: str, frameworks: Sequence[str]) -> None:
+    """Register a framework or category that is not built in as a marker before it is applied.
+
+    ``@control`` applies its markers when the test module is imported, during
+    collection; under ``--strict-markers`` pytest refuses an unregistered marker
+    at that moment, so registering later (at collection's end) would be too late.
+    """
+    if not _CONFIGS:  # imported outside a session (the catalog, a script): pytest checks nothing then
+        return
+    if category in CATEGORIES and all(fw in FRAMEWORKS for fw in frameworks):
+        return  # registered by the plugin
+    config = _CONFIGS[-1]
+    known = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    for name, what in ((category, "category"), *((fw, "framework") for fw in frameworks)):
+        if name not in known:
+            config.addinivalue_line("markers", f"{name}: custom control {what}, declared by @control "
+                                               "(pytest-k8shardening).")
+            known.add(name)
 
 
 def check_unique_ids(items: Iterable[pytest.Item], control_of: Callable[[pytest.Item], Control | None]) -> None:

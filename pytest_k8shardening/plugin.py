@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import params, results
+from . import controls, nodeids, params, reruns, results
 from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
@@ -59,6 +59,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 def pytest_configure(config: pytest.Config) -> None:
     _register_markers(config)
+    controls.bind_config(config)
     settings = settings_of(config)
     if not (settings.enabled or settings.list_controls):
         return
@@ -94,13 +95,25 @@ def pytest_configure(config: pytest.Config) -> None:
         from .reporting.allure import AllureBridge
 
         config.pluginmanager.register(AllureBridge(), "k8shardening-allure")
-    if settings.builtin:
-        suites = _suites_dir()
-        if suites not in {str(Path(a).resolve()) for a in config.args if not a.startswith("-")}:
-            config.args.append(suites)
+    _suite_ids_as_paths(config, settings.builtin)
+    reruns.never_rerun_findings(config)
 
 
-_SUITES_NODEID = "k8shardening"
+def _suite_ids_as_paths(config: pytest.Config, builtin: bool) -> None:
+    """Make ``k8shardening/...`` ids work as arguments, in ``--deselect`` and ``--lf``; collect the
+    built-in suites unless an argument names a part of them (then only that part runs)."""
+    suites = Path(_suites_dir())
+    where = (config.invocation_params.dir, config.rootpath)
+    config.args[:] = nodeids.to_suite_args(config.args, suites, *where)
+    if getattr(config.option, "deselect", None):
+        config.option.deselect = nodeids.deselect_ids(config.option.deselect, suites, *where)
+    nodeids.teach_lastfailed(config, suites)
+    if builtin and not nodeids.names_suites(config.args, suites, config.invocation_params.dir):
+        config.args.append(str(suites))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    controls.unbind_config(config)
 
 
 def _suite_relative(path: Path, config: pytest.Config) -> str | None:
@@ -122,7 +135,7 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     rel = _suite_relative(path, parent.config)
     if rel is None or not (path / "__init__.py").is_file():
         return None
-    return pytest.Package.from_parent(parent, path=path, nodeid=f"{_SUITES_NODEID}/{rel}".rstrip("/"))
+    return pytest.Package.from_parent(parent, path=path, nodeid=f"{nodeids.PREFIX}/{rel}".rstrip("/"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -130,7 +143,7 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     rel = _suite_relative(module_path, parent.config)
     if not rel:
         return None
-    return pytest.Module.from_parent(parent, path=module_path, nodeid=f"{_SUITES_NODEID}/{rel}")
+    return pytest.Module.from_parent(parent, path=module_path, nodeid=f"{nodeids.PREFIX}/{rel}")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
