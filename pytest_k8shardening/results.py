@@ -28,6 +28,7 @@ from .grouping import GroupFailed, error_message, is_finding, render_group_failu
 from .waivers import Waiver
 from .waivers import match as match_waiver
 from .params import subject_of
+from .loader import subject_line
 
 __all__ = ["SCHEMA", "FindingReports", "ResultsCollector", "annotate", "control_of", "failure_repr"]
 
@@ -71,6 +72,7 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
     ctrl = control_of(item)
     subject = subject_of(item)
     lines = []
+    src = None
     if ctrl is not None:
         lines.append(f"{ctrl.id} [{ctrl.severity}] {ctrl.title}")
     if subject is not None:
@@ -80,7 +82,9 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
         if src is not None and src.file is not None:
             where = f"  ({src.describe()})"
         lines.append(f"{subject.describe()}{where}")
-    lines.extend(f"  - {f.message}" for f in exc.findings)
+    for f in exc.findings:  # each finding at its field's line, as file:line
+        line = subject_line(subject, f.field) if src is not None and src.file is not None else None
+        lines.append(f"  - {f.message}  ({src.file}:{line})" if line else f"  - {f.message}")
     if ctrl is not None:
         lines.append(f"How to fix: {ctrl.remediation}")
     return "\n".join(lines)
@@ -147,7 +151,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     if isinstance(exc, NonCompliant):
         text = render_failure(item, exc)
         report.k8s_findings = finding_references(  # type: ignore[attr-defined]
-            [f.as_dict() for f in exc.findings], control_fields(info["control"] or {})[5])
+            [f.as_dict(subject_line(subject_of(item), f.field)) for f in exc.findings],
+            control_fields(info["control"] or {})[5])
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
         if waivers and info["control"] and report.when == "call":
             text += _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+from array import array
 import os
 import shutil
 import subprocess
@@ -49,7 +50,8 @@ def _write_worker_snapshot(inv: Inventory, path: Path, input_errors: list[Any]) 
     parts = []
     for o in inv.objects:
         try:
-            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit]))
+            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit,
+                                 None if o.lines is None else o.lines.tolist()]))
         except (TypeError, ValueError, RecursionError) as exc:
             where = f"{o.describe()} ({o.source.describe()})"
             problem = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).partition("\n")[0]
@@ -69,7 +71,8 @@ def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[In
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     errors = [InputError(e["path"], e["message"], e["line"]) for e in doc.get("input_errors", ())]
-    objects = [K8sObject(raw, Source(file, line, document, unit)) for raw, file, line, document, unit in doc["objects"]]
+    objects = [K8sObject(raw, Source(file, line, document, unit), None if lines is None else array("I", lines))
+               for raw, file, line, document, unit, lines in doc["objects"]]
     from .live import DEFAULT_KINDS
 
     return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
