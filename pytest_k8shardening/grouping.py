@@ -186,8 +186,8 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
         try:
             item.obj(**kwargs)
         except NonCompliant as exc:
-            entry.update(outcome="failed", message=str(exc), findings=[f.as_dict(subject_line(subject, f.field)) for f in exc.findings],
-                         resource=subject.resource())
+            entry.update(outcome="failed", message=str(exc), resource=subject.resource(),
+                         findings=[f.as_dict(subject_line(subject, f.field)) for f in exc.findings])
             waiver = match_waiver(control_id, entry["resource"], _labels(subject)) if control_id else None
             if waiver is not None:
                 entry["waiver"] = waiver

@@ -82,9 +82,10 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
         if src is not None and src.file is not None:
             where = f"  ({src.describe()})"
         lines.append(f"{subject.describe()}{where}")
+    file = src.file if src is not None else None
     for f in exc.findings:  # each finding at its field's line, as file:line
-        line = subject_line(subject, f.field) if src is not None and src.file is not None else None
-        lines.append(f"  - {f.message}  ({src.file}:{line})" if line else f"  - {f.message}")
+        line = subject_line(subject, f.field) if file is not None else None
+        lines.append(f"  - {f.message}  ({file}:{line})" if line else f"  - {f.message}")
     if ctrl is not None:
         lines.append(f"How to fix: {ctrl.remediation}")
     return "\n".join(lines)
