@@ -568,6 +568,7 @@ class ResultsCollector:
         self._target_cache: dict[str, Any] | None = None
         self.json_path = json_path
         self.sarif_path = sarif_path
+        self.sarif_warnings: list[str] = []  # what the SARIF leaves out (code scanning's limits), for the terminal
         self.gates = gates or Gates()
         self.waivers = waivers or []
         self.resolve = resolve  # a grouped item's passing object: its id -> its resource block
@@ -884,7 +885,10 @@ class ResultsCollector:
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons)
+            settings = getattr(self.config.pluginmanager.get_plugin("k8shardening-session"), "settings", None)
+            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons,
+                                   root=getattr(settings, "sarif_root", None),
+                                   snapshot=getattr(settings, "save_snapshot", None), warnings=self.sarif_warnings)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
             _write_report(session, "--k8s-report-sarif", self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT,
@@ -966,6 +970,8 @@ class ResultsCollector:
             for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
+        for text in self.sarif_warnings:
+            tr.write_line(f"SARIF: {text}", yellow=True)
         tbstyle = getattr(self.config.option, "tbstyle", "auto")
         grouped = self.grouped or (self.target.get("grouping") or {}).get("mode", "resource") != "resource"
         if s["failed"] > _HINT_FAILURES and not grouped and tbstyle not in ("line", "no"):
