@@ -858,7 +858,7 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
         "nsa.rbac.cluster-admin [[]high] Only administrators hold cluster-admin or full wildcards",
         f"ClusterRoleBinding admins  ({f}:1)",
         "  - User alice has full control of the cluster (every verb on every resource): ClusterRoleBinding admins "
-        "binds ClusterRole cluster-admin (built-in), rules[0] (* on * in apiGroups *)",
+        "binds ClusterRole cluster-admin (built-in), rules[[]0] (* on * in apiGroups *)  (*:6)",
         "How to fix: *",
     ])
     assert "Group system:masters" not in text
