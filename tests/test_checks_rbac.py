@@ -883,7 +883,8 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
         "message": "Group shop-devs can get, list, watch Secrets in namespace shop: RoleBinding shop/dev-edit binds "
                    "ClusterRole edit (built-in), rules[0] of ClusterRole system:aggregate-to-edit (get, list, watch "
                    "on pods/attach, pods/exec, pods/portforward, pods/proxy, secrets, services/proxy)",
-        "field": "subjects[0]", "references": entry["references"]}]  # the control's ids: it does not split them
+        "field": "subjects[0]", "line": MANIFEST.splitlines().index("subjects:", 20) + 2,  # the subject's line
+        "references": entry["references"]}]  # the control's ids: it does not split them
     controls = {r["control"] for r in doc["results"]}
     assert {"nsa.rbac.anonymous", "nsa.rbac.authenticated", "nsa.rbac.default-service-account",
             "nsa.rbac.admin-infra-separation"} <= controls
