@@ -242,3 +242,26 @@ def test_terminal_failure_names_the_field_line(pytester: pytest.Pytester) -> Non
     app = pytester.makefile(".yaml", app=DEPLOY)
     result = pytester.runpytest("--k8s-manifests", str(app), "-k", "test_not_privileged")
     result.stdout.fnmatch_lines([f"*privileged=true*({app}:15)"])
+
+
+def test_a_live_scan_points_into_its_saved_snapshot(tmp_path: Path) -> None:
+    import sys
+
+    from .stub_apiserver import kubeconfig_for, stub_apiserver
+
+    with stub_apiserver("silent", "/nothing") as srv:  # a cluster that answers every request
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "nsa",
+                               "--k8s-kubeconfig", str(kubeconfig_for(srv, tmp_path / "kc")),
+                               "--k8s-save-snapshot", "snap.yaml", "--k8s-report-sarif", "r.sarif"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "r.sarif").read_text())
+    assert_code_scanning_accepts(doc)
+    results = doc["runs"][0]["results"]
+    assert results and {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} == \
+        {"snap.yaml"}
+    snap = (tmp_path / "snap.yaml").read_text().splitlines()
+    node = next(r for r in results if r["ruleId"] == "nsa.upgrades.kubelet-version")
+    start = node["locations"][0]["physicalLocation"]["region"]["startLine"]
+    item = snap[start - 1:start + 8]
+    assert "name: node-1" in "\n".join(item) and item[0].startswith("- ")  # the Node item, in the snapshot
