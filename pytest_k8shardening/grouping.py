@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from .controls import NonCompliant
+from .loader import subject_line
 from .model import Container, Inventory, Namespace
 from .params import derive
 
@@ -165,8 +166,8 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
         try:
             item.obj(**kwargs)
         except NonCompliant as exc:
-            entry.update(outcome="failed", message=str(exc), findings=[f.as_dict() for f in exc.findings],
-                         resource=subject.resource())
+            entry.update(outcome="failed", message=str(exc), resource=subject.resource(),
+                         findings=[f.as_dict(subject_line(subject, f.field)) for f in exc.findings])
             waiver = match_waiver(control_id, entry["resource"], _labels(subject)) if control_id else None
             if waiver is not None:
                 entry["waiver"] = waiver
@@ -219,7 +220,8 @@ def render_group_failure(header: list[str], exc: GroupFailed, remediation: str |
         where = f"  ({res['file']}:{res['line']})" if res.get("file") else ""
         lines.append(f"{r['id']}{where}")
         if r.get("findings"):
-            lines.extend(f"  - {f['message']}" for f in r["findings"])
+            lines.extend(f"  - {f['message']}  ({res['file']}:{f['line']})" if res.get("file") and f.get("line")
+                         else f"  - {f['message']}" for f in r["findings"])
         else:
             lines.append(f"  - {r['message']}")
     if len(bad) > _MAX_LISTED:

@@ -12,6 +12,7 @@ live target (a worker may still read a kind no test needed before).
 from __future__ import annotations
 
 import json
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ def write_snapshot(inv: Inventory, path: Path, input_errors: list[Any]) -> None:
     parts = []
     for o in inv.objects:
         try:
-            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit]))
+            parts.append(encode([o.raw, o.source.file, o.source.line, o.source.document, o.source.unit,
+                                 None if o.lines is None else o.lines.tolist()]))
         except (TypeError, ValueError, RecursionError) as exc:
             where = f"{o.describe()} ({o.source.describe()})"
             problem = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).partition("\n")[0]
@@ -59,7 +61,8 @@ def _read_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[Inventory
     with open(path, encoding="utf-8") as fh:
         doc = json.load(fh)
     errors = [InputError(e["path"], e["message"], e["line"]) for e in doc.get("input_errors", ())]
-    objects = [K8sObject(raw, Source(file, line, document, unit)) for raw, file, line, document, unit in doc["objects"]]
+    objects = [K8sObject(raw, Source(file, line, document, unit), None if lines is None else array("I", lines))
+               for raw, file, line, document, unit, lines in doc["objects"]]
     return Inventory(objects, sources=doc["sources"], scope=settings.scope, fetch=fetch,
                      default_kinds=DEFAULT_KINDS if fetch else (), fetched=doc["fetched"],
                      unavailable=doc["unavailable"]), errors

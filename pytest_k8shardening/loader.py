@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -26,8 +28,9 @@ import yaml
 from .model import InvalidObject, Inventory, K8sObject, Scope, Source
 from .safeio import read_regular_file
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "Document", "ManifestError", "load_inventory", "load_paths",
-           "make_object", "objects_of", "parse_documents", "parse_text", "read_stdin"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_NODES", "Document", "ManifestError", "field_line", "line_table",
+           "load_inventory", "load_paths", "make_object", "objects_of", "parse_documents", "parse_text", "read_stdin",
+           "subject_line"]
 
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_MAX_NODES = 2_000_000
@@ -284,6 +287,138 @@ def _guard_size(root: yaml.Node, max_nodes: int, name: str, doc: int,
         sizes[key] = (total, size)
 
 
+# -- field lines ------------------------------------------------------------------------
+#
+# A finding names its field as a JSON path (``spec.template.spec.containers[0].securityContext.privileged``);
+# reports point at that field's line. The composed YAML node tree knows every position; each object read
+# from a file keeps them as a *line table*: an ``array`` with one line per value of ``obj.raw`` in
+# pre-order (a mapping's values in its key order, a list's items in order; the object itself is left out,
+# its line is ``source.line``). A mapping value's line is where its key is written, a list item's where
+# the item starts (a container's ``- name:`` line); 0 where the YAML has no node for a value. Two bytes
+# a value, built by walking ``raw`` and the node tree side by side, so the table follows ``raw`` even
+# where it differs from the text (merge keys, a repeated key, a typed List's items given their kind).
+
+
+def _merge_lines(keyed: dict[Any, tuple[int, yaml.Node]], v: yaml.Node) -> None:
+    """A merge key (``<<: *base``): the merged mappings' keys, where the mapping's own keys do not win."""
+    for m in ([v] if isinstance(v, yaml.MappingNode) else v.value if isinstance(v, yaml.SequenceNode) else []):
+        if isinstance(m, yaml.MappingNode):
+            for mk, mv in m.value:
+                if isinstance(mk, yaml.ScalarNode):
+                    keyed.setdefault(mk.value, (mk.start_mark.line + 1, mv))
+
+
+def line_table(raw: Any, node: yaml.Node) -> array | None:
+    """The line table of ``raw``, read from the node it was constructed from (see above)."""
+    out: list[int] = []
+    append = out.append
+
+    def walk(value: Any, n: yaml.Node | None) -> None:
+        if isinstance(value, dict):
+            keyed: dict[Any, tuple[int, yaml.Node]] = {}
+            if isinstance(n, yaml.MappingNode):
+                for k, v in n.value:
+                    if k.tag == "tag:yaml.org,2002:merge":
+                        _merge_lines(keyed, v)
+                    elif isinstance(k, yaml.ScalarNode):
+                        keyed[k.value] = (k.start_mark.line + 1, v)  # a repeated key: the last one, as constructed
+            for key, item in value.items():
+                line, child = keyed.get(key, (0, None))
+                append(line)
+                if type(item) in (dict, list):
+                    walk(item, child)
+        elif isinstance(value, list):
+            nodes = n.value if isinstance(n, yaml.SequenceNode) else []
+            for i, item in enumerate(value):
+                child = nodes[i] if i < len(nodes) else None
+                append(child.start_mark.line + 1 if child is not None else 0)
+                if type(item) in (dict, list):
+                    walk(item, child)
+
+    try:
+        walk(raw, node)
+    except RecursionError:  # nested past Python's limit: the object's own line still locates it
+        return None
+    return array("H" if max(out, default=0) < 1 << 16 else "I", out)
+
+
+_SEGMENT = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
+
+
+def field_segments(field: str) -> list[str | int]:
+    """``a.b[0].c[x.y]`` as ``['a', 'b', 0, 'c', 'x.y']``; text after a space (``command (--flag)``) is dropped."""
+    path = field.split(" ", 1)[0]
+    out: list[str | int] = []
+    for bracket, plain in _SEGMENT.findall(path):
+        if plain:
+            out.append(plain)
+        elif bracket.isdigit():
+            out.append(int(bracket))
+        else:
+            out.append(bracket.strip("'\""))
+    return out
+
+
+def _size(value: Any) -> int:
+    """How many table slots ``value``'s contents take (its own slot not counted)."""
+    total = 0
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        items = v.values() if isinstance(v, dict) else v
+        for item in items:
+            total += 1
+            if type(item) in (dict, list):
+                stack.append(item)
+    return total
+
+
+def field_line(raw: Any, table: Sequence[int] | None, field: str | None) -> int | None:
+    """The line of the deepest part of ``field`` the table records (``None``: not even its first part)."""
+    if table is None or not field:
+        return None
+    found: int | None = None
+    value, index = raw, 0  # index: the slot of value's first child
+    for seg in field_segments(field):
+        if isinstance(value, dict) and isinstance(seg, str) and seg in value:
+            for key, item in value.items():
+                if key == seg:
+                    break
+                index += 1 + (_size(item) if type(item) in (dict, list) else 0)
+        elif isinstance(value, list) and isinstance(seg, int) and 0 <= seg < len(value):
+            for item in value[:seg]:
+                index += 1 + (_size(item) if type(item) in (dict, list) else 0)
+            item = value[seg]
+        else:
+            break
+        if index >= len(table):
+            break
+        if table[index]:
+            found = table[index]
+        value, index = item, index + 1
+        if type(value) not in (dict, list):
+            break
+    return found
+
+
+def subject_line(subject: Any, field: str | None) -> int | None:
+    """The line a finding on ``subject`` (object, workload, container, namespace) points at.
+
+    The deepest recorded line of ``field``; else the container's line; else the object's. Objects
+    rendered by helm or kustomize keep the object's line (the template's, when it can be told): a
+    line of the rendered output means nothing in the source file. Objects from a cluster have none.
+    """
+    workload = getattr(subject, "workload", None)
+    container_path = getattr(subject, "path", None) if workload is not None else None
+    obj = subject if isinstance(subject, K8sObject) else getattr(subject, "obj", None) or getattr(workload, "obj", None)
+    if obj is None:  # a namespace no object declares: where it is first named
+        return getattr(getattr(subject, "source", None), "line", None)
+    source = obj.source
+    if source.unit is not None or source.file is None or obj.lines is None:
+        return source.line
+    return field_line(obj.raw, obj.lines, field) or field_line(obj.raw, obj.lines, container_path) or source.line
+
+
 def _objects_from_document(doc: Any, name: str, doc_index: int, line: int | None,
                            node: yaml.Node | None) -> Iterator[K8sObject]:
     where = f"{name}: document {doc_index}"
@@ -303,10 +438,17 @@ def _objects_from_document(doc: Any, name: str, doc_index: int, line: int | None
         for i, item in enumerate(items):
             if item_kind and isinstance(item, dict) and "kind" not in item:
                 item = {"apiVersion": doc.get("apiVersion", ""), "kind": item_kind, **item}
-            item_line = item_nodes[i].start_mark.line + 1 if i < len(item_nodes) else line
-            yield make_object(item, f"{where}, items[{i}]", Source(name, item_line, doc_index))
+            item_node = item_nodes[i] if i < len(item_nodes) else None
+            item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            obj = make_object(item, f"{where}, items[{i}]", Source(name, item_line, doc_index))
+            if item_node is not None:
+                obj.lines = line_table(obj.raw, item_node)
+            yield obj
         return
-    yield make_object(doc, where, Source(name, line, doc_index))
+    obj = make_object(doc, where, Source(name, line, doc_index))
+    if node is not None:
+        obj.lines = line_table(obj.raw, node)
+    yield obj
 
 
 def _items_nodes(node: yaml.Node | None) -> list[yaml.Node]:

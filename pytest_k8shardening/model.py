@@ -187,11 +187,13 @@ class K8sObject:
     ``"<redacted>"``); the properties give its identity.
     """
 
-    __slots__ = ("raw", "source", "kind", "api_version", "name", "namespace", "_ref", "base_ref")
+    __slots__ = ("raw", "source", "kind", "api_version", "name", "namespace", "_ref", "base_ref", "lines")
 
-    def __init__(self, raw: dict[str, Any], source: Source) -> None:
+    def __init__(self, raw: dict[str, Any], source: Source, lines: Any = None) -> None:
         self.raw = raw
         self.source = source
+        #: Where each field is written in the source file (:func:`~pytest_k8shardening.loader.line_table`).
+        self.lines = lines
         self.kind: str = raw["kind"]
         self.api_version: str = raw.get("apiVersion", "")
         meta = raw["metadata"]

@@ -98,7 +98,14 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--k8s-report-sarif", action="store", dest="k8s_report_sarif", metavar="PATH", default=None,
-        help="Write failed and waived findings as SARIF 2.1.0 to PATH (file and line of each object).",
+        help="Write failed and waived findings as SARIF 2.1.0 to PATH, for GitHub code scanning (file and line "
+             "of each finding's field, relative to --k8s-sarif-root). A live scan needs --k8s-save-snapshot: "
+             "its results point into the snapshot.",
+    )
+    group.addoption(
+        "--k8s-sarif-root", action="store", dest="k8s_sarif_root", metavar="DIR", default=None,
+        help="Folder the SARIF file paths are relative to (default: git's top level of the scanned path, "
+             "else its folder): the repository root code scanning resolves them against.",
     )
     group.addoption(
         "--k8s-waivers", action="store", dest="k8s_waivers", metavar="FILE", default=None,
@@ -284,6 +291,7 @@ class Settings:
     system_workloads: tuple[str, ...] = ()
     list_controls: bool = False
     report_sarif: Path | None = None
+    sarif_root: Path | None = None
     waivers: Path | None = None
     fail_on: str | None = None
     min_score: float | None = None
@@ -349,6 +357,7 @@ class Settings:
         if list(manifests).count("-") > 1:
             raise pytest.UsageError("--k8s-manifests - is given more than once; standard input can be read once")
         pss_version, target_version = _versions(config)
+        sarif = opt.k8s_report_sarif or config.getini("k8s_report_sarif")
         return cls(
             context=opt.k8s_context,
             kubeconfig=opt.k8s_kubeconfig,
@@ -363,7 +372,8 @@ class Settings:
             max_file_size=max_size,
             system_workloads=tuple(config.getini("k8s_system_workloads")),
             list_controls=bool(opt.k8s_list_controls or opt.k8s_list_controls_format),
-            report_sarif=Path(sarif) if (sarif := opt.k8s_report_sarif or config.getini("k8s_report_sarif")) else None,
+            report_sarif=Path(sarif) if sarif else None,
+            sarif_root=_sarif_root(opt, manifests, live) if sarif else None,
             waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
                                         else None),
@@ -398,3 +408,23 @@ def settings_of(config: pytest.Config) -> Settings:
     if settings is None:
         settings = config.stash[_SETTINGS] = Settings.from_config(config)
     return settings
+
+
+def _sarif_root(opt: Any, manifests: list[str], live: list[str]) -> Path:
+    """The folder SARIF paths are relative to. SARIF needs files: a live scan without a snapshot, or
+    standard input, has none, and code scanning refuses a result without one."""
+    from .reporting.sarif import repository_root
+
+    if opt.k8s_sarif_root:
+        root = Path(opt.k8s_sarif_root)
+        if not root.is_dir():
+            raise pytest.UsageError(f"--k8s-sarif-root {root}: not a directory")
+        return root.resolve()
+    if live and not opt.k8s_save_snapshot:
+        raise pytest.UsageError("--k8s-report-sarif needs files, and a live scan has none: add --k8s-save-snapshot "
+                                "PATH (the SARIF results then point into the snapshot), or use --k8s-report-json")
+    if "-" in manifests:
+        raise pytest.UsageError("--k8s-report-sarif needs files, and standard input (-) has none: scan the manifest "
+                                "files, or use --k8s-report-json")
+    start = Path(opt.k8s_save_snapshot) if live else Path(manifests[0]) if manifests else Path.cwd()
+    return repository_root(start.absolute())

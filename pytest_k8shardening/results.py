@@ -28,6 +28,7 @@ from .grouping import GroupFailed, error_message, is_finding, render_group_failu
 from .waivers import Waiver
 from .waivers import match as match_waiver
 from .params import subject_of
+from .loader import subject_line
 
 __all__ = ["SCHEMA", "FindingReports", "ResultsCollector", "annotate", "control_of", "failure_repr"]
 
@@ -71,6 +72,7 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
     ctrl = control_of(item)
     subject = subject_of(item)
     lines = []
+    src = None
     if ctrl is not None:
         lines.append(f"{ctrl.id} [{ctrl.severity}] {ctrl.title}")
     if subject is not None:
@@ -80,7 +82,10 @@ def render_failure(item: pytest.Item, exc: NonCompliant) -> str:
         if src is not None and src.file is not None:
             where = f"  ({src.describe()})"
         lines.append(f"{subject.describe()}{where}")
-    lines.extend(f"  - {f.message}" for f in exc.findings)
+    file = src.file if src is not None else None
+    for f in exc.findings:  # each finding at its field's line, as file:line
+        line = subject_line(subject, f.field) if file is not None else None
+        lines.append(f"  - {f.message}  ({file}:{line})" if line else f"  - {f.message}")
     if ctrl is not None:
         lines.append(f"How to fix: {ctrl.remediation}")
     return "\n".join(lines)
@@ -147,7 +152,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     if isinstance(exc, NonCompliant):
         text = render_failure(item, exc)
         report.k8s_findings = finding_references(  # type: ignore[attr-defined]
-            [f.as_dict() for f in exc.findings], control_fields(info["control"] or {})[5])
+            [f.as_dict(subject_line(subject_of(item), f.field)) for f in exc.findings],
+            control_fields(info["control"] or {})[5])
         report.k8s_message = str(exc)  # type: ignore[attr-defined]
         if waivers and info["control"] and report.when == "call":
             text += _apply_waiver(report, info, labels_of(item), waivers, today or _dt.date.today())
@@ -562,6 +568,7 @@ class ResultsCollector:
         self._target_cache: dict[str, Any] | None = None
         self.json_path = json_path
         self.sarif_path = sarif_path
+        self.sarif_warnings: list[str] = []  # what the SARIF leaves out (code scanning's limits), for the terminal
         self.gates = gates or Gates()
         self.waivers = waivers or []
         self.resolve = resolve  # a grouped item's passing object: its id -> its resource block
@@ -878,7 +885,10 @@ class ResultsCollector:
         if self.sarif_path is not None:
             from .reporting.sarif import sarif_document
 
-            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons)
+            settings = getattr(self.config.pluginmanager.get_plugin("k8shardening-session"), "settings", None)
+            sarif = sarif_document(self.entries(), self.waivers, incomplete=self.incomplete_reasons,
+                                   root=getattr(settings, "sarif_root", None),
+                                   snapshot=getattr(settings, "save_snapshot", None), warnings=self.sarif_warnings)
             found = sarif["runs"][0]["results"]
             sarif["runs"][0]["results"] = _PLACEHOLDER
             _write_report(session, "--k8s-report-sarif", self.sarif_path, sarif, pretty=len(found) <= _PRETTY_LIMIT,
@@ -962,6 +972,8 @@ class ResultsCollector:
             for label, path in (("JSON results", self.json_path), ("SARIF", self.sarif_path)):
                 if path is not None:
                     tr.write_line(f"{label}: {path}")
+        for text in self.sarif_warnings:
+            tr.write_line(f"SARIF: {text}", yellow=True)
         tbstyle = getattr(self.config.option, "tbstyle", "auto")
         grouped = self.grouped or (self.target.get("grouping") or {}).get("mode", "resource") != "resource"
         if s["failed"] > _HINT_FAILURES and not grouped and tbstyle not in ("line", "no"):

@@ -202,9 +202,8 @@ class K8sSession:
         controller = not hasattr(self.config, "workerinput")
         if controller:
             self._fail_on_read_error(session)  # before the reports and gates are made
-        result = yield
         path = self.settings.save_snapshot
-        if path and controller and self.inventory is not None:  # after everything else, as trylast did
+        if path and controller and self.inventory is not None:  # before the reports: SARIF points into it
             from .live import DEFAULT_KINDS
             from .safeio import write_error
 
@@ -218,7 +217,7 @@ class K8sSession:
                 except OSError as exc:
                     write_error("--k8s-save-snapshot", path, exc)
                     session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        return result
+        return (yield)
 
     def _fail_on_read_error(self, session: pytest.Session) -> bool:
         read_error = self.live.read_error if self.live is not None else None

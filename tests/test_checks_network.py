@@ -589,7 +589,7 @@ spec: {podSelector: {}}
         "nsa.network.default-deny [[]high] Namespaces deny all ingress and egress by default",
         f"Namespace shop  ({path}:1)",
         "  - no NetworkPolicy in namespace shop denies all egress by default * (deny-all has no policyTypes, which "
-        "the API defaults to [[]Ingress] since it has no egress rules)",
+        "the API defaults to [[]Ingress] since it has no egress rules)*",
         "How to fix: *",
     ])
     assert "Traceback" not in result.stdout.str()

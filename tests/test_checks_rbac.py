@@ -879,7 +879,7 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
         "nsa.rbac.cluster-admin [[]high] Only administrators hold cluster-admin or full wildcards",
         f"ClusterRoleBinding admins  ({f}:1)",
         "  - User alice has full control of the cluster (every verb on every resource): ClusterRoleBinding admins "
-        "binds ClusterRole cluster-admin (built-in), rules[0] (* on * in apiGroups *)",
+        "binds ClusterRole cluster-admin (built-in), rules[[]0] (* on * in apiGroups *)  (*:6)",
         "How to fix: *",
     ])
     assert "Group system:masters" not in text
@@ -904,7 +904,8 @@ def test_suite_on_a_small_rbac_manifest(pytester: pytest.Pytester) -> None:
         "message": "Group shop-devs can get, list, watch Secrets in namespace shop: RoleBinding shop/dev-edit binds "
                    "ClusterRole edit (built-in), rules[0] of ClusterRole system:aggregate-to-edit (get, list, watch "
                    "on pods/attach, pods/exec, pods/portforward, pods/proxy, secrets, services/proxy)",
-        "field": "subjects[0]", "references": entry["references"]}]  # the control's ids: it does not split them
+        "field": "subjects[0]", "line": MANIFEST.splitlines().index("subjects:", 20) + 2,  # the subject's line
+        "references": entry["references"]}]  # the control's ids: it does not split them
     controls = {r["control"] for r in doc["results"]}
     assert {"nsa.rbac.anonymous", "nsa.rbac.authenticated", "nsa.rbac.default-service-account",
             "nsa.rbac.admin-infra-separation"} <= controls

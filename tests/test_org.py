@@ -78,7 +78,7 @@ def test_custom_tests_parametrize_over_custom_kinds_and_report_like_builtins(pyt
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*test_ingress_tls?shop/Ingress/web? FAILED*",
                                  "*test_cert?shop/Certificate/web-tls? FAILED*",
-                                 "acme.ingress.tls [[]high] Ingresses use TLS", "  - spec.tls is missing",
+                                 "acme.ingress.tls [[]high] Ingresses use TLS", "  - spec.tls is missing  (*.yaml:*)",
                                  "How to fix: Add spec.tls."])
     entry = next(r for r in _json(out)["results"] if r["control"] == "acme.ingress.tls")
     assert entry["frameworks"] == ["org"] and entry["severity"] == "high"

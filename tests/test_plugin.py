@@ -129,7 +129,7 @@ def test_no_builtin_runs_only_user_tests_with_fixtures(pytester: pytest.Pytester
         "*test_every_namespace?shop? PASSED*",
         "*test_configmaps?other/ConfigMap/settings? PASSED*",
         "acme.labels.team [[]low] Workloads carry a team label",
-        "  - metadata.labels.team is missing",
+        "  - metadata.labels.team is missing  (*app.yaml:3)",
     ])
     # namespace "other" holds only a ConfigMap: named, not owned by the application, so not judged
     result.stdout.no_fnmatch_line("*test_every_namespace?other?*")

@@ -224,7 +224,9 @@ waivers:
     assert len(results) == 3
     shop = next(r for r in results if "shop/Deployment/api" in r["message"]["text"])
     loc = shop["locations"][0]["physicalLocation"]
-    assert loc["artifactLocation"]["uri"] == "app.yaml" and loc["region"]["startLine"] == 11
+    assert loc["artifactLocation"]["uri"] == "app.yaml" and loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+    lines = (pytester.path / "app.yaml").read_text().splitlines()
+    assert "privileged: true" in lines[loc["region"]["startLine"] - 1]  # the field's line, not the object's
     assert shop["level"] == "error" and "suppressions" not in shop
     waived = [r for r in results if "suppressions" in r]
     assert len(waived) == 2 and waived[0]["suppressions"][0]["justification"].startswith("waived by waiver #1")

@@ -46,10 +46,14 @@ class Finding:
     field: str | None = None
     references: Mapping[str, tuple[str, ...]] | None = dataclasses.field(default=None, kw_only=True)
 
-    def as_dict(self) -> dict[str, Any]:
-        """The finding for reports; ``references`` is ``None`` or every key of :data:`REFERENCE_KEYS`."""
+    def as_dict(self, line: int | None = None) -> dict[str, Any]:
+        """The finding for reports; ``references`` is ``None`` or every key of :data:`REFERENCE_KEYS`.
+
+        ``line`` is where the field is written in the object's file (checks do not know it: the plugin
+        finds it with :func:`pytest_k8shardening.loader.subject_line`); ``None`` when there is no file.
+        """
         own = None if self.references is None else {k: list(self.references.get(k, ())) for k in REFERENCE_KEYS}
-        return {"message": self.message, "field": self.field, "references": own}
+        return {"message": self.message, "field": self.field, "line": line, "references": own}
 
 
 @dataclass(frozen=True, slots=True)
