@@ -7,13 +7,11 @@ every worker collects the same items from one read of the cluster.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
-import types
 import tempfile
 import uuid
 from collections.abc import Generator
@@ -27,14 +25,13 @@ from .grouping import Grouping, choose_grouping
 from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
-from .results import USAGE_ERROR_KEY
+from .collector import USAGE_ERROR_KEY
+from .speedups import encode_on_workers, freeze, unfreeze, worker_encodes
 
 __all__ = ["STDIN_KEY", "WORKER_INPUT_KEY", "K8sSession"]
 
 WORKER_INPUT_KEY = "k8shardening_inventory"
 WORKER_KUBECONFIG_KEY = "k8shardening_kubeconfig"
-#: Set by the controller: workers build and encode the result entries of grouped items.
-WORKER_ENCODE_KEY = "k8shardening_encode_results"
 _LIVE_ERROR = "k8shardening: cannot read the cluster: "
 #: The grouping the controller chose: every worker collects the same items.
 WORKER_GROUPING_KEY = "k8shardening_grouping"
@@ -77,25 +74,6 @@ def _read_worker_snapshot(path: str, settings: Settings, fetch: Any) -> tuple[In
                      unavailable=doc["unavailable"]), errors
 
 
-def _exiting() -> bool:
-    """Was this pytest run started by the ``pytest`` command, whose process exits when it returns?
-
-    The innermost ``pytest.main`` on the stack was called by pytest's console
-    entry point, not by a program (pytester, a script) that goes on running.
-    """
-    import _pytest.config as pc
-
-    mains = {c for c in (getattr(getattr(pc, n, None), "__code__", None) for n in ("main", "_main")) if c}
-    entries = {c for c in (getattr(getattr(pc, n, None), "__code__", None)
-                           for n in ("_console_main", "console_main")) if c}
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code not in mains:
-        frame = frame.f_back
-    while frame is not None and frame.f_code in mains:  # main() calls _main()
-        frame = frame.f_back
-    return frame is not None and frame.f_code in entries
-
-
 class K8sSession:
     """Registered as ``k8shardening-session`` when the plugin is asked to act."""
 
@@ -111,8 +89,7 @@ class K8sSession:
         self.scan: Any = None  # repository.Scan of a manifest target (controller only)
         self.input_errors: list[Any] = []  # repository.InputError: each becomes a failing item
         self.waivers: list[Any] = []
-        self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
-        self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
+        self.encode_results = worker_encodes(config)
         self._grouping: Grouping | None = None
         self._frozen = False
         self._collecting = False
@@ -411,8 +388,7 @@ class K8sSession:
         # Grouped items: the workers build their result entries (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
         node.workerinput[WORKER_GROUPING_KEY] = self.grouping.as_dict()
-        node.workerinput[WORKER_ENCODE_KEY] = self.grouping.mode != "resource" and \
-            not self.config.hook.pytest_k8shardening_result.get_hookimpls()
+        encode_on_workers(self.config, node.workerinput, self.grouping.mode)
         if self.kubeconfig:
             node.workerinput[WORKER_KUBECONFIG_KEY] = self.kubeconfig
 
@@ -463,9 +439,9 @@ class K8sSession:
         runs two at the end (for unraisable exceptions), and the interpreter
         one more when it exits (0.4 s each at 2,000 workloads grouped by
         namespace). Frozen objects are still freed by reference counting.
-        :meth:`_unfreeze` runs after pytest's own collections.
+        :meth:`_unfreeze` runs after pytest's own collections (speedups.py: what it buys).
         """
-        gc.freeze()
+        freeze()
         self._frozen = True
 
     def _unfreeze(self) -> None:
@@ -476,8 +452,8 @@ class K8sSession:
         ``sys.exit``), exit: there the interpreter's last collection would
         walk everything again, for nothing.
         """
-        if self._frozen and not hasattr(self.config, "workerinput") and not _exiting():
-            gc.unfreeze()
+        if self._frozen:
+            unfreeze(self.config)
         self._frozen = False
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

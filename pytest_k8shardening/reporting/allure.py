@@ -26,7 +26,7 @@ class AllureBridge:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        from ..results import control_of
+        from ..annotate import control_of
 
         label = pytest.mark.allure_label
         link = pytest.mark.allure_link
@@ -52,7 +52,7 @@ class AllureBridge:
     def pytest_runtest_call(self, item: pytest.Item) -> None:
         import allure
 
-        from ..results import control_of, item_info
+        from ..annotate import control_of, item_info
 
         info = item_info(item)
         ctrl = control_of(item)

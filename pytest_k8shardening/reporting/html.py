@@ -1,7 +1,7 @@
 """pytest-html bridge: Control, Severity and Resource columns, a compliance summary, finding details.
 
 Registered only when pytest-html is active (``--html``). Values come from
-``report.k8s``, so they are right under pytest-xdist as well.
+the result record on each report (``report.k8s_result``), so they are right under pytest-xdist as well.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ..annotate import is_error, result_of
 from ..controls import SEVERITIES
 
 __all__ = ["HtmlBridge", "finding_details"]
@@ -66,15 +67,15 @@ class HtmlBridge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        k8s = getattr(report, "k8s", None) or {}
-        ctrl = k8s.get("control") or {}
-        if getattr(report, "k8s_error", False) and report.when == "call" and cells:
+        rec = result_of(report)
+        control, severity = (rec.control.control, rec.control.severity) if rec is not None else (None, None)
+        if is_error(report) and cells:
             # a crash inside a control is an error, as in the terminal and JUnit (pytest-html counts
             # only setup and teardown failures as errors)
             cells[0] = cells[0].replace(">Failed<", ">Error<")
-        cells.insert(2, f'<td class="col-k8sControl">{escape(ctrl.get("control") or "")}</td>')
-        cells.insert(3, f'<td class="col-k8sSeverity">{_severity_cell(ctrl.get("severity"))}</td>')
-        cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(k8s.get("resource")))}</td>')
+        cells.insert(2, f'<td class="col-k8sControl">{escape(control or "")}</td>')
+        cells.insert(3, f'<td class="col-k8sSeverity">{_severity_cell(severity)}</td>')
+        cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(rec.resource if rec else None))}</td>')
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
@@ -105,10 +106,10 @@ class HtmlBridge:
             f"<h3>Most failed controls</h3><ol>{worst or '<li>none</li>'}</ol></div>")
 
 
-def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
-    """Attach the finding details to the report pytest-html shows for the test."""
-    k8s = getattr(report, "k8s", None)
-    if not k8s or not k8s.get("control"):
+def add_extras(report: pytest.TestReport, k8s: dict[str, Any], rationale: str | None) -> None:
+    """Attach the finding details (``k8s``: the item's control dict and resource) to the report
+    pytest-html shows for the test (where the test runs)."""
+    if not k8s.get("control"):
         return
     if report.when != "call" and not (report.when == "setup" and not report.passed):
         return
