@@ -29,11 +29,13 @@ from .record import MAX_MESSAGE, WIRE_ATTR, Batch, ControlFields, Result, Waiver
 from .waivers import Waiver
 from .waivers import match as match_waiver
 
-__all__ = ["ADJUSTED", "Annotator", "annotate", "control_of", "failure_repr", "item_info", "result_of",
+__all__ = ["ADJUSTED", "ANNOTATOR", "Annotator", "annotate", "control_of", "failure_repr", "item_info", "result_of",
            "waiver_hit", "waiver_matcher"]
 
 #: A control changed by the pytest_k8shardening_adjust_control hook.
 ADJUSTED = pytest.StashKey[Control]()
+#: The registered :class:`Annotator` (looked up once per report, so kept in the stash).
+ANNOTATOR = pytest.StashKey["Annotator"]()
 #: The result the item's phases have given so far (dropped at teardown).
 _PARTIAL = pytest.StashKey[Result]()
 #: A grouped item's records, between its call and its teardown.
@@ -295,8 +297,10 @@ def is_error(report: Any) -> bool:
 class Annotator:
     """The worker-side hooks: records on reports, JUnit properties, pytest-html extras, the ``E`` status."""
 
-    def __init__(self, waivers: list[Waiver], *, html: bool, resolve: Callable[[str], dict[str, Any]],
+    def __init__(self, waivers: list[Waiver], html: bool, resolve: Callable[[str], dict[str, Any]],
                  encode: bool) -> None:
+        """``html``: pytest-html is active; ``resolve``: an object id's resource block; ``encode``: send
+        grouped records as JSON text (xdist workers, speedups.py)."""
         self.waivers = waivers
         self.html = html
         self.encode = encode
@@ -310,13 +314,12 @@ class Annotator:
             res = self._resources[ident] = self._resolve(ident)
         return res
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]
-                                  ) -> Generator[None, Any, Any]:
-        report = yield
+    def on_report(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+        """After pytest's makereport and the wrappers registered before ours (plugin.py's wrapper calls it:
+        allure-pytest's, registered later, reads the failure text written here)."""
         info = item_info(item)
         if info is None:
-            return report
+            return
         annotate(item, call, report, self.waivers, every_phase=self.html, resolve=self.resource,
                  encode=self.encode)
         if report.when == "call":
@@ -338,7 +341,6 @@ class Annotator:
             subject = subject_of(item)
             if subject is not None:
                 props.append(("k8s_resource", subject.id))
-        return report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: Any, config: pytest.Config) -> tuple[str, str, Any] | None:

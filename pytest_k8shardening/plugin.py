@@ -2,10 +2,6 @@
 
 Inert unless a target is given: without ``--k8s-manifests`` (or its ini
 twin) the plugin registers its markers and options and does nothing else.
-Otherwise it registers the plugin objects that do the work: the session
-(session.py), the worker-side annotation of reports (annotate.py), the
-speed-ups (speedups.py), and where reports arrive the collector
-(collector.py) and the writers (reporting/).
 """
 
 from __future__ import annotations
@@ -18,17 +14,19 @@ from typing import Any
 import pytest
 
 from . import params
-from .annotate import ADJUSTED, Annotator, control_of, waiver_matcher
+from .annotate import ADJUSTED, ANNOTATOR, Annotator, control_of, waiver_matcher
 from .controls import CATEGORIES, CIS_BENCHMARK, FRAMEWORKS, NOT_COUNTERPARTS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
-from .options import Settings, add_options
 from .collector import Gates, ResultsCollector
+from .options import Settings, add_options
+from .reporting.allure import AllureBridge
+from .reporting.html import HtmlBridge
+from .reporting.junit import JunitErrors
 from .session import STDIN_KEY, K8sSession
 from .speedups import FindingReports
 
 _SESSION = "k8shardening-session"
-_RESULTS = "k8shardening-results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,25 +78,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, _SESSION)
     html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
     config.pluginmanager.register(FindingReports(), "k8shardening-reports")
-    config.pluginmanager.register(Annotator(waivers, html=html, resolve=session.resource_for,
-                                            encode=session.encode_results), "k8shardening-annotate")
+    config.stash[ANNOTATOR] = Annotator(waivers, html, session.resource_for, session.encode_results)
+    config.pluginmanager.register(config.stash[ANNOTATOR], "k8shardening-annotate")
     if not hasattr(config, "workerinput"):
         collector = ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
             gates=Gates(settings.fail_on, settings.min_score), waivers=waivers,
             grouped=settings.group_by in ("namespace", "control"))
-        config.pluginmanager.register(collector, _RESULTS)
+        config.pluginmanager.register(collector, "k8shardening-results")
         if getattr(config.option, "xmlpath", None):
-            from .reporting.junit import JunitErrors
-
             config.pluginmanager.register(JunitErrors(config), "k8shardening-junit")
-        if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
-            from .reporting.html import HtmlBridge
-
+        if html:
             config.pluginmanager.register(HtmlBridge(collector), "k8shardening-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
-        from .reporting.allure import AllureBridge
-
         config.pluginmanager.register(AllureBridge(), "k8shardening-allure")
     if settings.builtin:
         suites = _suites_dir()
@@ -229,6 +221,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     run_group(pyfuncitem, subject, session.inventory if session else None, ctrl.id if ctrl else None,
               waiver_matcher(session.waivers if session else []))
     return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    annotator = item.config.stash.get(ANNOTATOR, None)
+    if annotator is not None:  # the plugin was asked to act
+        annotator.on_report(item, call, report)
+    return report
 
 
 @pytest.hookimpl(tryfirst=True)
