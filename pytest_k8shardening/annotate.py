@@ -29,7 +29,8 @@ from .record import MAX_MESSAGE, WIRE_ATTR, Batch, ControlFields, Result, Waiver
 from .waivers import Waiver
 from .waivers import match as match_waiver
 
-__all__ = ["ADJUSTED", "ANNOTATOR", "Annotator", "annotate", "control_of", "failure_repr", "item_info", "result_of",
+__all__ = ["ADJUSTED", "ANNOTATOR", "Annotator", "annotate", "control_of", "failure_repr", "group_batch", "item_info",
+           "result_of",
            "waiver_hit", "waiver_matcher"]
 
 #: A control changed by the pytest_k8shardening_adjust_control hook.
@@ -177,16 +178,16 @@ def failure_repr(item: pytest.Item, text: str, crash: str) -> Any:
                          ReprFileLocation(path, (lineno or 0) + 1, crash), None)])
 
 
-def _group_batch(item: pytest.Item, info: dict[str, Any], subresults: list[dict[str, Any]],
-                 resolve: Callable[[str], dict[str, Any]]) -> Batch:
-    """A grouped item's records, one per object (a passing object's resource looked up by its id)."""
-    fields: ControlFields = info["fields"]
+def group_batch(nodeid: str, fields: ControlFields, subresults: list[dict[str, Any]],
+                resolve: Callable[[str], dict[str, Any]]) -> Batch:
+    """A grouped item's records, one per object of :func:`~.grouping.run_group`'s outcomes (a passing
+    object travels as its id: ``resolve`` gives its resource block)."""
     refs = fields.references
     records = []
     for sub in subresults:
         hit: WaiverHit | None = sub.get("waiver")
         resource = sub.get("resource")
-        records.append(Result(f"{item.nodeid}::{sub['id']}", fields, resource if resource is not None
+        records.append(Result(f"{nodeid}::{sub['id']}", fields, resource if resource is not None
                               else resolve(sub["id"]), sub["outcome"], sub.get("message"),
                               finding_references(sub.get("findings", []), refs), hit.text if hit else None, hit))
     return Batch.of(fields, records)
@@ -257,7 +258,7 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         sub = item.stash.get(SUBRESULTS, None)
         if sub is not None:
             del item.stash[SUBRESULTS]
-            batch = _group_batch(item, info, sub, resolve or (lambda ident: {"id": ident}))
+            batch = group_batch(item.nodeid, info["fields"], sub, resolve or (lambda ident: {"id": ident}))
             item.stash[_BATCH] = batch.encoded() if encode else batch
     if report.when == "teardown":
         if _PARTIAL in item.stash:
