@@ -247,6 +247,9 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
     prev = item.stash.get(_PARTIAL, None)
     if prev is None:
         prev = Result(item.nodeid, info["fields"], info["resource"])
+    if report.passed and report.when != "call":  # a passing setup or teardown changes nothing
+        _finish(item, report, prev, every_phase)
+        return
     waived = hit is not None and not hit.expired
     outcome = next_outcome(prev.outcome, report.when, report.outcome, error=error, waived=waived)
     if report.when == "call" and report.skipped and not waived and hasattr(report, "wasxfail") and not message:
@@ -260,6 +263,11 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
             del item.stash[SUBRESULTS]
             batch = group_batch(item.nodeid, info["fields"], sub, resolve or (lambda ident: {"id": ident}))
             item.stash[_BATCH] = batch.encoded() if encode else batch
+    _finish(item, report, rec, every_phase)
+
+
+def _finish(item: pytest.Item, report: pytest.TestReport, rec: Result, every_phase: bool) -> None:
+    """Keep the item's record for its next phase, or at teardown hand it (or the item's batch) over."""
     if report.when == "teardown":
         if _PARTIAL in item.stash:
             del item.stash[_PARTIAL]

@@ -25,6 +25,7 @@ from .grouping import Grouping, choose_grouping
 from .loader import ManifestError, inventory_of
 from .model import InvalidObject, Inventory, K8sObject, Source
 from .options import Settings
+from .record import resource_block, with_container
 from .collector import USAGE_ERROR_KEY
 from .speedups import encode_on_workers, freeze, unfreeze, worker_encodes
 
@@ -331,11 +332,10 @@ class K8sSession:
             parts = base.split("/")
             ns, kind, name = (parts if len(parts) == 3 else
                               (None, *parts) if len(parts) == 2 else (None, "Namespace", base))
-            res = {"apiVersion": None, "kind": kind, "namespace": ns if kind != "Namespace" else None,
-                   "name": name, "container": None, "file": None, "line": None}
+            res = resource_block(None, kind, ns if kind != "Namespace" else None, name, None, None)
         if container:
             ctype, _, cname = container.partition("=")
-            res["container"], res["containerType"] = cname, ctype
+            res = with_container(res, cname, ctype)
         return res
 
     def save_snapshot(self, path: Path) -> None:
