@@ -28,6 +28,8 @@ from .controls import NonCompliant
 from .loader import subject_line
 from .model import Container, Inventory, Namespace
 from .params import derive
+from .record import MAX_MESSAGE as _MAX_MESSAGE
+from .record import WaiverHit, resource_block
 
 __all__ = ["AUTO_THRESHOLD", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "choose_grouping",
            "group_values", "render_group_failure", "run_group"]
@@ -40,9 +42,9 @@ __all__ = ["AUTO_THRESHOLD", "SUBRESULTS", "Group", "GroupFailed", "Grouping", "
 #: at 100, 250 and 500 workloads; README "Large clusters").
 AUTO_THRESHOLD = 300
 _MAX_LISTED = 50
-_MAX_MESSAGE = 4000
 
-#: Per-object results of a grouped item, stashed by :func:`run_group`.
+#: Per-object outcomes of a grouped item, stashed by :func:`run_group`; the worker-side annotation
+#: (annotate.py) turns them into the item's records.
 SUBRESULTS = pytest.StashKey["list[dict[str, Any]]"]()
 
 
@@ -91,8 +93,8 @@ class Group:
     namespace: str | None = None
 
     def resource(self) -> dict[str, Any]:
-        return {"apiVersion": None, "kind": None, "namespace": self.namespace, "name": None, "container": None,
-                "file": None, "line": None, "group": self.id, "objects": len(self.subjects)}
+        return resource_block(None, None, self.namespace, None, None, None, group=self.id,
+                              objects=len(self.subjects))
 
     def describe(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else ""
@@ -149,7 +151,7 @@ def _labels(subject: Any) -> dict[str, str]:
 
 
 def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, control_id: str | None,
-              match_waiver: Callable[[str, dict[str, Any], dict[str, str]], Any]) -> None:
+              match_waiver: Callable[[str, dict[str, Any], dict[str, str]], WaiverHit | None]) -> None:
     """Run the test body once per object of ``group``; raise :class:`GroupFailed` if any failed."""
     __tracebackhide__ = True
     argnames = item._fixtureinfo.argnames
@@ -171,7 +173,7 @@ def run_group(item: pytest.Function, group: Group, inventory: Inventory | None, 
             waiver = match_waiver(control_id, entry["resource"], _labels(subject)) if control_id else None
             if waiver is not None:
                 entry["waiver"] = waiver
-                if not waiver.get("expired"):
+                if not waiver.expired:
                     entry["outcome"] = "waived"
         except pytest.skip.Exception as exc:
             entry.update(outcome="skipped", message=str(exc.msg), resource=subject.resource())

@@ -24,7 +24,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
-import gc
 import json
 import os
 import ssl
@@ -407,13 +406,10 @@ class LiveCluster:
         small objects, none of them garbage, and the collector's passes over
         them cost twice the parsing itself (bench/live_read.md).
         """
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        from .speedups import gc_paused
+
+        with gc_paused():
             return self._list(kind)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def _list(self, kind: str) -> builtins.list[dict[str, Any]]:
         res = RESOURCES.get(kind) or self.discover(kind)

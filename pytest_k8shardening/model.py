@@ -247,18 +247,10 @@ class K8sObject:
 
     def resource(self) -> dict[str, Any]:
         """The resource block of a result entry (``unit``: the render it came from, when rendered)."""
-        out = {
-            "apiVersion": self.api_version,
-            "kind": self.kind,
-            "namespace": self.namespace,
-            "name": self.name,
-            "container": None,
-            "file": self.source.file,
-            "line": self.source.line,
-        }
-        if self.source.unit is not None:
-            out["unit"] = self.source.unit
-        return out
+        from .record import resource_block
+
+        return resource_block(self.api_version, self.kind, self.namespace, self.name, self.source.file,
+                              self.source.line, unit=self.source.unit)
 
     def __repr__(self) -> str:
         return f"<{self._ref} from {self.source.describe()}>"
@@ -535,10 +527,9 @@ class Container:
         return Setting(value, f"{self.path}.securityContext.{key}", "container")
 
     def resource(self) -> dict[str, Any]:
-        res = self.workload.obj.resource()
-        res["container"] = self.name
-        res["containerType"] = self.type
-        return res
+        from .record import with_container
+
+        return with_container(self.workload.obj.resource(), self.name, self.type)
 
     def describe(self) -> str:
         return f'{self.workload.describe()}, {self.type} "{self.name}"'
@@ -578,12 +569,12 @@ class Namespace:
     def resource(self) -> dict[str, Any]:
         if self.obj is not None:
             return self.obj.resource()
+        from .record import resource_block
+
         src = self.source
-        out = {"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": self.name,
-               "container": None, "file": src.file if src else None, "line": src.line if src else None}
-        if self.origin is not None and self.origin.unit:
-            out["unit"] = self.origin.unit
-        return out
+        return resource_block("v1", "Namespace", None, self.name, src.file if src else None,
+                              src.line if src else None, unit=self.origin.unit if self.origin is not None and
+                              self.origin.unit else None)
 
     def describe(self) -> str:
         return f"Namespace {self.name}"

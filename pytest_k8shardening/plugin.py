@@ -13,18 +13,21 @@ from typing import Any
 
 import pytest
 
-from . import controls, nodeids, params, reruns, results
+from . import controls, nodeids, params, reruns
+from .annotate import ADJUSTED, ANNOTATOR, Annotator, control_of, waiver_matcher
+from .collector import Gates, ResultsCollector
 from .controls import CATEGORIES, FRAMEWORKS, SEVERITIES
 from .fixtures import (  # noqa: F401
     k8s_cluster, k8s_container, k8s_namespace, k8s_object, k8s_policy, k8s_settings, k8s_workload)
 from .options import Settings, add_options, settings_of
+from .reporting.allure import AllureBridge
+from .reporting.html import HtmlBridge
+from .reporting.junit import JunitErrors
 from .session import K8sSession
+from .speedups import FindingReports
 from .target import STDIN_KEY
 
 _SESSION = "k8shardening-session"
-#: (session, pytest-html active): looked up once per report, so kept in the stash.
-_STATE = pytest.StashKey["tuple[K8sSession, bool]"]()
-_RESULTS = "k8shardening-results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,24 +79,21 @@ def pytest_configure(config: pytest.Config) -> None:
     session.waivers = waivers
     config.pluginmanager.register(session, _SESSION)
     html = bool(config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None))
-    config.stash[_STATE] = (session, html)
-    config.pluginmanager.register(results.FindingReports(), "k8shardening-reports")
+    config.pluginmanager.register(FindingReports(), "k8shardening-reports")
+    config.stash[ANNOTATOR] = Annotator(waivers, html, session.resource_for, session.encode_results)
+    config.pluginmanager.register(config.stash[ANNOTATOR], "k8shardening-annotate")
     # Listing controls checks nothing: no results, no summary.
     if not hasattr(config, "workerinput") and not settings.list_controls:
-        collector = results.ResultsCollector(
+        collector = ResultsCollector(
             config, session.target_summary, settings.report_json, sarif_path=settings.report_sarif,
-            gates=results.Gates(settings.fail_on, settings.min_score), waivers=waivers,
-            resolve=session.resource_for, grouped=settings.group_by in ("namespace", "control"))
-        config.pluginmanager.register(collector, _RESULTS)
+            gates=Gates(settings.fail_on, settings.min_score), waivers=waivers,
+            grouped=settings.group_by in ("namespace", "control"))
+        config.pluginmanager.register(collector, "k8shardening-results")
         if getattr(config.option, "xmlpath", None):
-            config.pluginmanager.register(results.JunitErrors(config), "k8shardening-junit")
-        if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
-            from .reporting.html import HtmlBridge
-
+            config.pluginmanager.register(JunitErrors(config), "k8shardening-junit")
+        if html:
             config.pluginmanager.register(HtmlBridge(collector), "k8shardening-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
-        from .reporting.allure import AllureBridge
-
         config.pluginmanager.register(AllureBridge(), "k8shardening-allure")
     _suite_ids_as_paths(config, settings.builtin)
     reruns.never_rerun_findings(config)
@@ -230,48 +230,18 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if not isinstance(subject, Group):
         return None
     session = pyfuncitem.config.pluginmanager.get_plugin(_SESSION)
-    ctrl = results.control_of(pyfuncitem)
+    ctrl = control_of(pyfuncitem)
     run_group(pyfuncitem, subject, session.inventory if session else None, ctrl.id if ctrl else None,
-              results.waiver_matcher(session.waivers if session else []))
+              waiver_matcher(session.waivers if session else []))
     return True
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    state = item.config.stash.get(_STATE, None)
-    if state is None:  # the plugin was not asked to act
-        return report
-    session, html = state
-    results.annotate(item, call, report, session.waivers, every_phase=html)
-    if session.encode_results and report.when == "call":
-        sub = getattr(report, "k8s_subresults", None)
-        if sub is not None:  # an xdist worker builds a grouped item's result entries itself
-            del report.k8s_subresults
-            ctrl = (results.item_info(item) or {}).get("control") or {}
-            report.k8s_batch = results.ResultBatch.encode(report.nodeid, ctrl, sub, session.resource_for,
-                                                           session.resource_json)
-    if report.when == "call":
-        # JUnit: one property per finding, in the findings' order (pytest writes the teardown report's
-        # properties, which are copied from the item's).
-        for finding in getattr(report, "k8s_findings", None) or ():
-            item.user_properties.append(("k8s_finding_references", results.references_text(finding["references"])))
-    k8s = getattr(report, "k8s", None)
-    if k8s is None:
-        return report
-    if html:
-        from .reporting.html import add_extras
-
-        ctrl = results.control_of(item)
-        add_extras(report, ctrl.rationale if ctrl else None)
-    if report.when == "teardown":
-        props = report.user_properties
-        if k8s["control"]:
-            props.append(("k8s_control", k8s["control"]["control"]))
-            props.append(("k8s_severity", k8s["control"]["severity"]))
-        subject = params.subject_of(item)
-        if subject is not None:
-            props.append(("k8s_resource", subject.id))
+    annotator = item.config.stash.get(ANNOTATOR, None)
+    if annotator is not None:  # the plugin was asked to act
+        annotator.on_report(item, call, report)
     return report
 
 
@@ -280,18 +250,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Refuse duplicate control ids; apply pytest_k8shardening_adjust_control before -m selects."""
     from .controls import adjust_item, check_unique_ids
 
-    check_unique_ids(items, results.control_of)
+    check_unique_ids(items, control_of)
     if not config.hook.pytest_k8shardening_adjust_control.get_hookimpls():
         return
 
     cache: dict[str, Any] = {}
     for item in items:
-        ctrl = results.control_of(item)
+        ctrl = control_of(item)
         if ctrl is None:
             continue
         if ctrl.id not in cache:
             cache[ctrl.id] = config.hook.pytest_k8shardening_adjust_control(config=config, control=ctrl)
-        adjust_item(item, ctrl, cache[ctrl.id], results.ADJUSTED)
+        adjust_item(item, ctrl, cache[ctrl.id], ADJUSTED)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
@@ -313,7 +283,7 @@ def _list_controls(config: pytest.Config, session: pytest.Session) -> int:
                                   "during collection")
     seen: dict[str, Any] = {}
     for item in session.items:
-        ctrl = results.control_of(item)
+        ctrl = control_of(item)
         if ctrl is not None:
             seen.setdefault(ctrl.id, ctrl)
     tw = config.get_terminal_writer()

@@ -8,11 +8,9 @@ run's phases with it.
 
 from __future__ import annotations
 
-import gc
 import shutil
 import sys
 import tempfile
-import types
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -24,33 +22,12 @@ from .grouping import Grouping, choose_grouping
 from .loader import ManifestError
 from .model import InvalidObject, Inventory
 from .options import Settings
-from .results import USAGE_ERROR_KEY
+from .collector import USAGE_ERROR_KEY
+from .record import resource_block, with_container
+from .speedups import encode_on_workers, freeze, unfreeze, worker_encodes
 from .target import LIVE_ERROR, load, save_snapshot, target_error
 
 __all__ = ["K8sSession"]
-
-#: Set by the controller: workers build and encode the result entries of grouped items.
-WORKER_ENCODE_KEY = "k8shardening_encode_results"
-
-
-def _exiting() -> bool:
-    """Was this pytest run started by the ``pytest`` command, whose process exits when it returns?
-
-    The innermost ``pytest.main`` on the stack was called by pytest's console
-    entry point, not by a program (pytester, a script) that goes on running.
-    """
-    import _pytest.config as pc
-
-    mains = {c for c in (getattr(getattr(pc, n, None), "__code__", None) for n in ("main", "_main")) if c}
-    entries = {c for c in (getattr(getattr(pc, n, None), "__code__", None)
-                           for n in ("_console_main", "console_main")) if c}
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code not in mains:
-        frame = frame.f_back
-    while frame is not None and frame.f_code in mains:  # main() calls _main()
-        frame = frame.f_back
-    return frame is not None and frame.f_code in entries
-
 
 class K8sSession:
     """Registered as ``k8shardening-session`` when the plugin is asked to act."""
@@ -60,8 +37,7 @@ class K8sSession:
         self.settings = settings
         self._tmpdir: Path | None = None  # the controller's snapshot for its xdist workers
         self.waivers: list[Any] = []
-        self.encode_results = bool((getattr(config, "workerinput", None) or {}).get(WORKER_ENCODE_KEY))
-        self.resource_json: dict[str, str] = {}  # a grouped object's resource block as JSON, by id (workers)
+        self.encode_results = worker_encodes(config)
         self._grouping: Grouping | None = None
         self._frozen = False
         # Registered now, before pytest's own unraisable-exception cleanup: cleanups run last
@@ -167,11 +143,10 @@ class K8sSession:
             parts = base.split("/")
             ns, kind, name = (parts if len(parts) == 3 else
                               (None, *parts) if len(parts) == 2 else (None, "Namespace", base))
-            res = {"apiVersion": None, "kind": kind, "namespace": ns if kind != "Namespace" else None,
-                   "name": name, "container": None, "file": None, "line": None}
+            res = resource_block(None, kind, ns if kind != "Namespace" else None, name, None, None)
         if container:
             ctype, _, cname = container.partition("=")
-            res["container"], res["containerType"] = cname, ctype
+            res = with_container(res, cname, ctype)
         return res
 
     # -- hooks -----------------------------------------------------------
@@ -192,10 +167,9 @@ class K8sSession:
             handoff.write_snapshot(self.inventory, self._tmpdir / "inventory.json", self.input_errors)
         handoff.hand_over(node, self._tmpdir / "inventory.json", self.grouping,
                           self.live.kubeconfig if self.live is not None else None)
-        # Grouped items: the workers build their result entries (the controller has every report to
+        # Grouped items: the workers build their result records (the controller has every report to
         # process, serially), unless a result hook wants to see each entry where reports arrive.
-        node.workerinput[WORKER_ENCODE_KEY] = self.grouping.mode != "resource" and \
-            not self.config.hook.pytest_k8shardening_result.get_hookimpls()
+        encode_on_workers(self.config, node.workerinput, self.grouping.mode)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
@@ -244,9 +218,9 @@ class K8sSession:
         runs two at the end (for unraisable exceptions), and the interpreter
         one more when it exits (0.4 s each at 2,000 workloads grouped by
         namespace). Frozen objects are still freed by reference counting.
-        :meth:`_unfreeze` runs after pytest's own collections.
+        :meth:`_unfreeze` runs after pytest's own collections (speedups.py: what it buys).
         """
-        gc.freeze()
+        freeze()
         self._frozen = True
 
     def _unfreeze(self) -> None:
@@ -257,8 +231,8 @@ class K8sSession:
         ``sys.exit``), exit: there the interpreter's last collection would
         walk everything again, for nothing.
         """
-        if self._frozen and not hasattr(self.config, "workerinput") and not _exiting():
-            gc.unfreeze()
+        if self._frozen:
+            unfreeze(self.config)
         self._frozen = False
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:

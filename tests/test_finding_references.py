@@ -19,7 +19,8 @@ import pytest
 from pytest_k8shardening.catalog import builtin_controls
 from pytest_k8shardening.checks import REFERENCE_KEYS, Finding, pod, rbac
 from pytest_k8shardening.checks import control_plane as cp
-from pytest_k8shardening.results import ResultBatch, control_fields, finding_references, make_entry
+from pytest_k8shardening.annotate import group_batch
+from pytest_k8shardening.record import ControlFields, Result, finding_references
 
 from .k8s import container
 from .test_checks_rbac import bindings, crb, crole, group, inv_of, rule
@@ -201,9 +202,11 @@ def test_grouped_batch_encodes_finding_references_as_the_entries_do() -> None:
     subs = [{"id": "kube-system/Pod/a", "outcome": "failed", "message": "m", "resource": res,
              "findings": [own.as_dict(), Finding("other").as_dict()]},
             {"id": "kube-system/Pod/b", "outcome": "passed"}]
-    batch = ResultBatch.encode("suite.py::test_x", ctrl, subs, lambda ident: {"name": ident})
-    entries = [make_entry(f"suite.py::test_x::{s['id']}", control_fields(ctrl), s.get("resource", {"name": s["id"]}),
-                          s["outcome"], s.get("message"), s.get("findings", []), None) for s in subs]
+    fields = ControlFields.from_dict(ctrl)
+    batch = group_batch("suite.py::test_x", fields, subs, lambda ident: {"name": ident}).encoded()
+    entries = [Result(f"suite.py::test_x::{s['id']}", fields, s.get("resource", {"name": s["id"]}), s["outcome"],
+                      s.get("message"), finding_references(s.get("findings", []), fields.references)).to_json()
+               for s in subs]
     assert batch.text == ",".join(json.dumps(e, separators=(",", ":")) for e in entries)
     assert [f["references"]["kubescape"] for f in batch.entries()[0]["findings"]] == [["C-0067"],
                                                                                        ["C-0067", "C-0130"]]

@@ -257,19 +257,22 @@ waivers:
 """)
     (tmp_path / "probe.py").write_text(  # which path the entries took, noted where reports arrive
         "import os\n"
+        "from pytest_k8shardening.record import Batch\n"
         "def pytest_runtest_logreport(report):\n"
-        "    if report.when == 'call' and not os.environ.get('PYTEST_XDIST_WORKER'):\n"
+        "    if report.when == 'teardown' and not os.environ.get('PYTEST_XDIST_WORKER'):\n"
+        "        rec = getattr(report, 'k8s_result', None)\n"
         "        with open('paths.txt', 'a') as fh:\n"
-        "            fh.write(('batch' if hasattr(report, 'k8s_batch') else 'dicts') + '\\n')\n")
+        "            if isinstance(rec, Batch):  # a grouped item that checked objects: encoded by its worker?\n"
+        "                fh.write(('batch' if rec.text is not None else 'dicts') + '\\n')\n")
     common = ["-p", "probe", "--k8s-manifests=cluster.yaml", "-m", "nsa", "--k8s-group-by", mode,
               "--k8s-waivers", "waivers.yaml",
               "--k8s-fail-on", "high", "--tb=no"]
     serial = _run([*common, "--k8s-report-json", "s.json", "--k8s-report-sarif", "s.sarif"], tmp_path)
-    assert "batch" not in (tmp_path / "paths.txt").read_text().split()
+    assert "batch" not in (paths := (tmp_path / "paths.txt").read_text().split()) and "dicts" in paths
     (tmp_path / "paths.txt").unlink()
     par = _run([*common, "-n", "2", "--k8s-report-json", "p.json", "--k8s-report-sarif", "p.sarif"], tmp_path)
     paths = (tmp_path / "paths.txt").read_text().split()
-    assert paths.count("batch") > paths.count("dicts")  # cluster-wide items (no objects) are not grouped
+    assert paths.count("batch") > 20 and "dicts" not in paths
     assert serial.returncode == par.returncode == 1, par.stdout[-2000:] + par.stderr[-2000:]
     s_text, p_text = (tmp_path / "s.json").read_text(), (tmp_path / "p.json").read_text()
     assert "\n " not in p_text  # compact: more than 2,000 entries
@@ -303,10 +306,14 @@ def test_grouped_result_hook_under_xdist_sees_every_entry(tmp_path: Path) -> Non
     assert len(results) > 20 and {r.get("seen_by") for r in results} == {"controller"}
 
 
-def test_worker_encoded_entries_are_the_entry_dicts_json_byte_for_byte() -> None:
-    """ResultBatch writes each entry piece by piece (shared parts encoded once); the text must be what
-    encoding the entry dicts gives, for every kind of object result."""
-    from pytest_k8shardening.results import _ENCODE, ResultBatch, control_fields, group_entries
+def test_worker_encoded_records_are_the_entry_dicts_json_byte_for_byte() -> None:
+    """A worker sends a grouped item's records as JSON text: it must be what encoding the entry dicts
+    gives, for every kind of object result, and read back as the same entries (also through pytest's
+    own JSON form of a report)."""
+    from pytest_k8shardening.annotate import group_batch
+    from pytest_k8shardening.record import Batch, ControlFields, Result, WaiverHit
+
+    encode = json.JSONEncoder(separators=(",", ":")).encode
 
     ctrl = {"control": "nsa.pod.privileged", "title": "Containers are not \"privileged\"", "severity": "critical",
             "category": "pod_security", "frameworks": ["nsa", "pss_baseline"],
@@ -322,21 +329,34 @@ def test_worker_encoded_entries_are_the_entry_dicts_json_byte_for_byte() -> None
         {"id": "ns/Deployment/bad:container=c", "outcome": "failed", "message": "privileged: true\n\tsecond",
          "findings": [{"message": "privileged", "field": "spec.x", "value": True}], "resource": failing},
         {"id": "ns/Deployment/w:container=c", "outcome": "waived", "message": "m", "findings": [],
-         "resource": failing, "waiver": {"index": 1, "expired": False, "text": "waived by waiver #1: lab"}},
+         "resource": failing, "waiver": WaiverHit(1, False, "waived by waiver #1: lab")},
         {"id": "ns/Deployment/x:container=c", "outcome": "failed", "message": "m", "findings": [],
-         "resource": failing, "waiver": {"index": 2, "expired": True, "text": ""}},
+         "resource": failing, "waiver": WaiverHit(2, True, "")},
         {"id": "ns/Deployment/s:container=c", "outcome": "skipped", "message": "not readable", "resource": failing},
         {"id": "ns/Deployment/e:container=c", "outcome": "error", "message": "KeyError: 'x'", "resource": failing},
     ]
     nodeid = "k8shardening/nsa/test_pod_security.py::test_privileged[ns]"
-    cache: dict[str, str] = {}
+    looked_up: list[str] = []
+
+    def resolve(ident: str) -> dict[str, object]:
+        looked_up.append(ident)
+        return resources[ident]
+
     for ctrl_fields in (ctrl, {"control": None}):  # a control with every field, and a bare one
-        batch = ResultBatch.encode(nodeid, ctrl_fields, subresults, resources.__getitem__, cache)
-        dicts = [entry for entry, _ in group_entries(nodeid, control_fields(ctrl_fields), subresults,
-                                                     resources.__getitem__)]
-        assert batch.text == _ENCODE(dicts)[1:-1]
+        fields = ControlFields.from_dict(ctrl_fields)
+        records = group_batch(nodeid, fields, subresults, resolve)
+        assert records.records is not None
+        dicts = [r.to_json() for r in records.records]
+        assert list(dicts[3]) == ["nodeid", "control", "title", "severity", "category", "frameworks", "references",
+                                  "resource", "outcome", "message", "findings", "remediation", "waiver"]
+        assert "waiver" not in dicts[4]  # an expired waiver without text
+        assert [Result.from_json(d).to_json() for d in dicts] == dicts
+        batch = records.encoded()
+        assert batch.records is None and batch.text == encode(dicts)[1:-1] == records.json_text()
         assert batch.entries() == dicts and batch.count == len(dicts)
-    assert set(cache) == set(resources)  # passing objects' resources encoded once, then reused
+        back = Batch.from_wire(json.loads(json.dumps(batch.to_wire())))
+        assert back.entries() == dicts and back.tally == batch.tally
+    assert sorted(looked_up) == sorted([*resources, *resources])  # only passing objects travel as their id
     assert batch.tally == {("passed", None): 2, ("failed", None): 2, ("waived", None): 1,
                            ("skipped", "not readable"): 1, ("error", None): 1}
-    assert (batch.used_waivers, batch.expired_waivers) == ([1], [2])
+    assert (batch.used_waivers, batch.expired_waivers) == ((1,), (2,))

@@ -442,7 +442,7 @@ def test_finding_repr_str_is_what_pytest_renders(text: str) -> None:
 
     from _pytest._code.code import TerminalRepr
 
-    from pytest_k8shardening.results import failure_repr
+    from pytest_k8shardening.annotate import failure_repr
 
     rep = failure_repr(SimpleNamespace(nodeid="k8shardening/nsa/t.py::t[a]", location=("t.py", 3, "t")), text, "c")
     assert str(rep) == TerminalRepr.__str__(rep)
@@ -456,22 +456,24 @@ def test_worker_reports_cross_as_one_pickle_and_keep_xdists_fields() -> None:
     import threading
     from types import SimpleNamespace
 
-    from pytest_k8shardening.results import FindingReports, failure_repr
+    from pytest_k8shardening.annotate import failure_repr
+    from pytest_k8shardening.record import ControlFields, Result
+    from pytest_k8shardening.speedups import FindingReports
 
     hooks = FindingReports()
     item = SimpleNamespace(nodeid="k8shardening/nsa/test_x.py::test_y[a]", location=("x.py", 3, "test_y[a]"))
     report = pytest.TestReport(item.nodeid, item.location, {"nsa": 1}, "failed",
                                failure_repr(item, "nsa.x [high] X\nfinding", "nsa.x: finding"), "call",
                                [("Captured stdout call", "out")], 0.5, user_properties=[("k", "v")])
-    report.k8s = {"control": {"control": "nsa.x"}, "resource": {"id": "a"}}
+    vars(report)["k8s_result"] = Result(item.nodeid, ControlFields("nsa.x"), {"id": "a"}, "failed", "finding")
     worker = SimpleNamespace(workerinput={})
     data = hooks.pytest_report_to_serializable(worker, report)
     assert data is not None and data["$report_type"] == "TestReport"
     data.update(worker_id="gw1", item_index=7)
     back = hooks.pytest_report_from_serializable(worker, data)
     assert back is not None
-    assert (back.nodeid, back.outcome, back.when, back.sections, back.user_properties, back.k8s) == (
-        report.nodeid, "failed", "call", report.sections, [("k", "v")], report.k8s)
+    assert (back.nodeid, back.outcome, back.when, back.sections, back.user_properties, back.k8s_result) == (
+        report.nodeid, "failed", "call", report.sections, [("k", "v")], report.k8s_result)
     assert str(back.longrepr) == str(report.longrepr) and back.head_line == report.head_line
     assert (back.worker_id, back.item_index) == ("gw1", 7)
     # not on the controller or without xdist (pytest-reportlog needs pytest's JSON form there)
@@ -481,6 +483,52 @@ def test_worker_reports_cross_as_one_pickle_and_keep_xdists_fields() -> None:
     assert hooks.pytest_report_to_serializable(worker, report) is None
     # data in pytest's own form is left to pytest
     assert hooks.pytest_report_from_serializable(worker, {"$report_type": "TestReport", "nodeid": "x"}) is None
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_record_crosses_in_pytests_own_json_form(grouped: bool) -> None:
+    """Where a report takes pytest's JSON form (the controller under pytest-reportlog, or a report a
+    plugin made unpicklable), the record travels as JSON and comes back equal (a grouped item's batch as
+    its text, with its tally and waivers)."""
+    from types import SimpleNamespace
+
+    from _pytest.reports import _report_to_json
+
+    from pytest_k8shardening.annotate import Annotator, group_batch
+    from pytest_k8shardening.record import ControlFields, Result, WaiverHit
+
+    fields = ControlFields("nsa.x", "X", "high", "pod_security", ["nsa"],
+                           {"kubescape": ["C-1"], "trivy": [], "cis": [], "pss": None}, "fix it")
+    item = Result("t.py::t[a]", fields, {"name": "a"}, "waived", "m", [{"message": "f", "references": {}}],
+                  "waived by waiver #1", WaiverHit(1, False, "waived by waiver #1"))
+    rec: object = item
+    if grouped:
+        rec = group_batch("t.py::t[all]", fields, [
+            {"id": "a", "outcome": "passed"},
+            {"id": "b", "outcome": "failed", "message": "m", "findings": [{"message": "f"}],
+             "resource": {"name": "b"}, "waiver": WaiverHit(2, True, "waiver expired: #2")}],
+            lambda ident: {"name": ident})
+    report = pytest.TestReport("t.py::t[a]", ("t.py", 1, "t"), {}, "skipped", None, "teardown")
+    vars(report)["k8s_result"] = rec
+    hooks, config = Annotator([], False, lambda ident: {}, False), SimpleNamespace()
+
+    def through(gen: Any, value: Any) -> Any:
+        next(gen)
+        try:
+            gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        raise AssertionError("the wrapper did not return")
+
+    data = through(hooks.pytest_report_to_serializable(config, report), _report_to_json(report))
+    data = json.loads(json.dumps(data))  # what execnet or pytest-reportlog carries
+    back = through(hooks.pytest_report_from_serializable(config, data), pytest.TestReport._from_json(data))
+    got = back.k8s_result
+    if grouped:
+        assert got.entries() == rec.entries() and got.tally == rec.tally
+        assert (got.used_waivers, got.expired_waivers) == ((), (2,))
+    else:
+        assert got == item
 
 
 def _project_and_elsewhere(base: Path) -> tuple[Path, Path]:

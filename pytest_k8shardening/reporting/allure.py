@@ -96,7 +96,7 @@ class AllureBridge:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        from ..results import control_of
+        from ..annotate import control_of
 
         label = pytest.mark.allure_label
         link = pytest.mark.allure_link
@@ -124,7 +124,7 @@ class AllureBridge:
     def pytest_runtest_call(self, item: pytest.Item) -> None:
         import allure
 
-        from ..results import control_of, item_info
+        from ..annotate import control_of, item_info
 
         info = item_info(item)
         ctrl = control_of(item)
@@ -155,13 +155,16 @@ class AllureBridge:
         if report.when == "teardown":  # allure-pytest has added its labels by now
             self._dedupe(result)
             return report
-        message = getattr(report, "k8s_message", None)
+        from ..annotate import result_of
+
+        rec = result_of(report)
+        message = rec.message if rec is not None else None
         details = getattr(result, "statusDetails", None)
         if call.excinfo is not None and message and details is not None and details.message:
             # "pytest_k8shardening.controls.NonCompliant: ..." -> the finding as the terminal says it
-            waived = getattr(report, "k8s_waiver", None) is not None
+            waived = rec is not None and rec.waiver_hit is not None and not rec.waiver_hit.expired
             details.message = f"{report.wasxfail}\n\n{message}" if waived else message
-        findings = getattr(report, "k8s_findings", None)
+        findings = rec.findings if rec is not None else None
         if findings and report.when == "call" and getattr(result, "description", None):
             lines = [f"- {f.get('message', '')}" + (f" ({_references_line(f.get('references') or {})})"
                                                      if _references_line(f.get("references") or {}) else "")

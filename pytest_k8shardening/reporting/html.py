@@ -5,8 +5,8 @@ which pytest-html shows) carries the scan's metadata; Control, Severity and
 Resource columns, a severity filter and a search over the rows, the guide and
 the cited upstream pages in the Links column, and each finding with its own
 references under its row. Registered only when pytest-html is active
-(``--html``). Values come from ``report.k8s`` and ``report.k8s_findings``,
-so they are right under pytest-xdist as well.
+(``--html``). Values come from the result record on each report
+(``report.k8s_result``), so they are right under pytest-xdist as well.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ..annotate import is_error, result_of
 from ..controls import SEVERITIES
 from .metadata import GUIDE_URL, reference_links, scan_metadata, target_label
 
@@ -166,15 +167,15 @@ class HtmlBridge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
-        k8s = getattr(report, "k8s", None) or {}
-        ctrl = k8s.get("control") or {}
-        if getattr(report, "k8s_error", False) and report.when == "call" and cells:
+        rec = result_of(report)
+        control, severity = (rec.control.control, rec.control.severity) if rec is not None else (None, None)
+        if is_error(report) and cells:
             # a crash inside a control is an error, as in the terminal and JUnit (pytest-html counts
             # only setup and teardown failures as errors)
             cells[0] = cells[0].replace(">Failed<", ">Error<")
-        cells.insert(2, f'<td class="col-k8sControl">{escape(ctrl.get("control") or "")}</td>')
-        cells.insert(3, _severity_cell(ctrl.get("severity")))
-        cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(k8s.get("resource")))}</td>')
+        cells.insert(2, f'<td class="col-k8sControl">{escape(control or "")}</td>')
+        cells.insert(3, _severity_cell(severity))
+        cells.insert(4, f'<td class="col-k8sResource">{escape(_resource_ref(rec.resource if rec else None))}</td>')
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
@@ -224,16 +225,17 @@ def _links(ctrl: dict[str, Any], findings: list[dict[str, Any]] | None) -> list[
     return links
 
 
-def add_extras(report: pytest.TestReport, rationale: str | None) -> None:
-    """Attach the finding details and the reference links to the report pytest-html shows for the test."""
-    k8s = getattr(report, "k8s", None)
-    if not k8s or not k8s.get("control"):
+def add_extras(report: pytest.TestReport, k8s: dict[str, Any], rationale: str | None) -> None:
+    """Attach the finding details and the reference links (``k8s``: the item's control dict and resource)
+    to the report pytest-html shows for the test (where the test runs, after its record is attached)."""
+    if not k8s.get("control"):
         return
     if report.when != "call" and not (report.when == "setup" and not report.passed):
         return
     from pytest_html import extras
 
-    findings = getattr(report, "k8s_findings", None)
+    rec = result_of(report)
+    findings = rec.findings if rec is not None else None
     # pytest-html writes a link's name and address into the page unescaped
     links = [extras.url(escape(url), name=escape(name)) for name, url in _links(k8s["control"], findings)]
     report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]  # pytest-html's attribute

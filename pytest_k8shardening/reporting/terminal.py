@@ -1,0 +1,103 @@
+"""The terminal summary: target, scope, compliance counts, gate, waivers, most failed controls."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from ..collector import rows
+
+if TYPE_CHECKING:
+    from ..collector import ResultsCollector
+
+__all__ = ["write_summary"]
+
+_HINT_FAILURES = 2000  # failed findings above which the summary suggests --tb=line or grouping
+
+
+def write_summary(tr: Any, c: ResultsCollector) -> None:
+    """The compliance summary after pytest's own (one line with ``-q``)."""
+    s = c.final_summary or c.summary()
+    verbose = c.config.get_verbosity() >= 0
+    if verbose:
+        tr.write_sep("-", "k8shardening summary")
+        t = c.target
+        src = t["sources"]
+        where = ", ".join(src) if len(src) <= 3 else f"{len(src)} files"
+        tr.write_line(f"target: {t['objects']} objects read from {where}")
+        if t.get("inputs"):
+            from ..repository import describe_inputs
+
+            for line in describe_inputs(t["inputs"], verbose=c.config.get_verbosity() > 0):
+                tr.write_line(line)
+        tr.write_line(f"scope: {t['scope']}")
+        if t["out_of_scope"]:
+            left = ", ".join(f"{ns} ({n})" for ns, n in t["out_of_scope"].items())
+            tr.write_line(f"out of scope: {left}")
+        if t.get("variants"):
+            tr.write_line(f"variants: {t['variants']} objects share kind/namespace/name with another file or "
+                          "render; their ids name it (ns/Kind/name@variant)")
+        if t.get("checked_on_owner"):
+            on = ", ".join(f"{n} {k}" for k, n in t["checked_on_owner"].items())
+            tr.write_line(f"checked on their owners (pod spec matches the owner's template): {on}")
+        if t.get("owner_refused_count"):
+            tr.write_line(f"checked themselves despite naming a controlling owner: {t['owner_refused_count']}"
+                          + ("" if c.config.get_verbosity() > 0 else " (-v lists them)"))
+            if c.config.get_verbosity() > 0:
+                for r in t.get("owner_refused", ()):
+                    tr.write_line(f"  {r['id']}: {r['reason']}")
+        for kind, why in t.get("unavailable", {}).items():
+            tr.write_line(f"not readable, tests needing it skipped: {kind}: {why}")
+    elif c.target.get("unavailable"):
+        tr.write_line("not readable, tests needing them skipped: " + ", ".join(c.target["unavailable"]))
+    grouping = c.target.get("grouping") or {}
+    if grouping and (verbose or grouping["requested"] == "auto" and grouping["mode"] != "resource"):
+        tr.write_line(f"tests: {grouping['reason']}")  # -q too when the ids are not per object
+    if c.config.option.collectonly:  # nothing was checked: no compliance line, score or gate
+        return
+    sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items())
+    score = f"{s['score']}%" if s["score"] is not None else "n/a"
+    waived = f", {s['waived']} waived" if s["waived"] else ""
+    tr.write_line(f"compliance: {s['passed']} passed, {s['failed']} failed"
+                  f"{' (' + sev + ')' if sev else ''}{waived}, {s['skipped']} skipped, {s['error']} errors; "
+                  f"score {score} over {len(s['controls'])} controls")
+    for why in c.incomplete_reasons:
+        tr.write_line(f"run incomplete: {why}; what was not run was not checked", red=True)
+    gate = c.gate_result
+    if gate is not None:
+        if gate["status"] == "incomplete":
+            tr.write_line("gate: INCOMPLETE: " + "; ".join(gate["reasons"]), red=True)
+        elif gate["passed"]:
+            extra = f"; {gate['reported_only']} finding(s) below the threshold are reported only" \
+                if gate["reported_only"] else ""
+            tr.write_line(f"gate: passed{extra}", green=True)
+        else:
+            tr.write_line("gate: FAILED: " + "; ".join(gate["reasons"]), red=True)
+    waivers = s["waivers"]
+    for w in waivers["expired"]:
+        tr.write_line(f"waiver #{w['index']} ({w['control']}) expired on {w['expires']} "
+                      f"(owner {w['owner']}): its findings fail again", yellow=True)
+    for w in waivers["stale"]:
+        tr.write_line(f"stale waiver #{w['index']} ({w['control']}, owner {w['owner']}) matched no failing "
+                      "finding: remove it", yellow=True)
+    if verbose:
+        skipped: Counter[str] = Counter()
+        for outcome, *_, message, n in rows(c.results):
+            if outcome == "skipped" and message:
+                skipped[message] += n
+        for why, n in skipped.most_common(5):
+            tr.write_line(f"skipped ({n}): {why[:160]}")
+        worst = c.worst_controls()
+        if worst:
+            tr.write_line("most failed controls: " + ", ".join(f"{cid} ({n})" for cid, n in worst))
+        for label, path in (("JSON results", c.json_path), ("SARIF", c.sarif_path)):
+            if path is not None:
+                tr.write_line(f"{label}: {path}")
+    for text in c.sarif_warnings:
+        tr.write_line(f"SARIF: {text}", yellow=True)
+    tbstyle = getattr(c.config.option, "tbstyle", "auto")
+    grouped = c.grouped or (c.target.get("grouping") or {}).get("mode", "resource") != "resource"
+    if s["failed"] > _HINT_FAILURES and not grouped and tbstyle not in ("line", "no"):
+        tr.write_line(f"hint: {s['failed']} findings were printed in full above. On clusters this size "
+                      "use --tb=line (one line each), or --k8s-group-by namespace|control for fewer, "
+                      "grouped items (README: Large clusters).", yellow=True)
