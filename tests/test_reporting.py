@@ -307,6 +307,26 @@ def test_html_finding_details_location(resource: dict[str, Any], shown: str, abs
     assert "<b>Control references:</b> kubescape: C-0001" in text
 
 
+@pytest.mark.parametrize(("resource", "line", "shown"), [
+    # a finding at its field's line, as the terminal and SARIF say it
+    ({"kind": "Deployment", "name": "api", "file": "app.yaml", "line": 7}, 19, '<span class="k8sh-at">app.yaml:19</span>'),
+    # no line known (a JSON file's object): no location on the finding, only the object's
+    ({"kind": "Deployment", "name": "api", "file": "app.json", "line": 1}, None, None),
+    # no file (a live object): a line alone would point nowhere
+    ({"kind": "Deployment", "name": "api", "file": None, "line": None}, 19, None),
+])
+def test_html_finding_at_its_field_line(resource: dict[str, Any], line: int | None, shown: str | None) -> None:
+    from pytest_k8shardening.reporting.html import finding_details
+
+    ctrl = {"control": "nsa.x", "severity": "high", "title": "T", "remediation": "fix it"}
+    text = finding_details({"control": ctrl, "resource": resource}, None,
+                           [{"message": "m", "field": "spec.x", "line": line, "references": {}}])
+    if shown is None:
+        assert "k8sh-at" not in text
+    else:
+        assert shown in text
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

@@ -69,8 +69,11 @@ def finding_details(k8s: dict[str, Any], rationale: str | None = None,
         for f in findings:
             message = f.get("message") or ""
             field = f" (<code>{escape(f['field'])}</code>)" if f.get("field") and f["field"] not in message else ""
+            # the line of the field the finding names (the terminal's and SARIF's file:line)
+            at = (f" <span class=\"k8sh-at\">{escape(str(res['file']))}:{escape(str(f['line']))}</span>"
+                  if res.get("file") and f.get("line") else "")
             own = _references_text(f.get("references") or {})
-            rows.append(f"<li>{escape(message)}{field}"
+            rows.append(f"<li>{escape(message)}{field}{at}"
                         + (f" <span class=\"k8sh-refs\">({escape(own)})</span>" if own else "") + "</li>")
         parts.append(f"<p><b>Findings</b> (each with the upstream ids it matches):</p><ul class=\"k8sh-findings\">"
                      f"{''.join(rows)}</ul>")
