@@ -77,6 +77,7 @@ class ResultsCollector:
         self.waivers = waivers or []
         self.results: list[Result | Batch | dict[str, Any]] = []  # entry dicts only where a result hook runs
         self._pending: dict[str, Result | Batch | str | None] = {}  # an item's record (or outcome) so far
+        self._rerun: set[str] = set()  # items whose attempt pytest-rerunfailures discarded: its teardown is not a result
         self._used_waivers: set[int] = set()
         self._expired_waivers: set[int] = set()
         self.other_failures = 0
@@ -139,6 +140,8 @@ class ResultsCollector:
         if report.when not in ("setup", "call", "teardown"):  # xdist: the worker died running this item
             self._crashed(report)
             return
+        if self._discarded_attempt(report):
+            return
         if report.when != "teardown":
             if rec is not None:
                 self._pending[report.nodeid] = rec
@@ -158,6 +161,23 @@ class ResultsCollector:
             self._add_batch(rec)
         else:
             self._add(rec)
+
+    def _discarded_attempt(self, report: pytest.TestReport) -> bool:
+        """A report of an attempt pytest-rerunfailures runs again: not a result.
+
+        The failed phase comes as outcome ``"rerun"``, the attempt's other phases (its teardown)
+        as usual; only the last attempt's reports make the item's record. (Findings are never
+        rerun, see :mod:`.reruns`; crashes are.)
+        """
+        if report.outcome == "rerun":
+            self._pending.pop(report.nodeid, None)
+            if report.when != "teardown":
+                self._rerun.add(report.nodeid)  # its teardown report is still to come
+            return True
+        if report.when == "teardown" and report.nodeid in self._rerun:
+            self._rerun.discard(report.nodeid)
+            return True
+        return False
 
     def _crashed(self, report: pytest.TestReport) -> None:
         """An item whose process died: an error, counted, never dropped."""

@@ -348,8 +348,10 @@ def test_worker_encoded_records_are_the_entry_dicts_json_byte_for_byte() -> None
         assert records.records is not None
         dicts = [r.to_json() for r in records.records]
         assert list(dicts[3]) == ["nodeid", "control", "title", "severity", "category", "frameworks", "references",
-                                  "resource", "outcome", "message", "findings", "remediation", "waiver"]
-        assert "waiver" not in dicts[4]  # an expired waiver without text
+                                  "resource", "outcome", "message", "findings", "remediation", "waiver",
+                                  "waiver_match"]
+        assert "waiver" not in dicts[4]  # an expired waiver does not waive: no "waiver" text...
+        assert dicts[4]["waiver_match"] == {"index": 3, "expired": True, "text": ""}  # ...but it is named
         assert [Result.from_json(d).to_json() for d in dicts] == dicts
         batch = records.encoded()
         assert batch.records is None and batch.text == encode(dicts)[1:-1] == records.json_text()

@@ -353,9 +353,6 @@ def test_group_failed_message_matches_the_pattern() -> None:
     assert not re.search(pattern, msg("error", "passed"))
 
 
-@pytest.mark.xfail(reason="results.py counts each rerun attempt of a crash as a skipped result (another helper "
-                          "owns results.py: it must drop reports whose outcome is 'rerun', and the teardown "
-                          "report of that attempt)", strict=True, raises=AssertionError)
 def test_a_rerun_crash_is_counted_once(pytester: pytest.Pytester) -> None:
     pytest.importorskip("pytest_rerunfailures")
     pytester.makepyfile(test_acme="""
