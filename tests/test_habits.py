@@ -399,3 +399,28 @@ def test_a_rerun_crash_is_counted_once(pytester: pytest.Pytester, extra: list[st
     items = 2 if "control" in extra else 2 * workloads
     assert rerun[1] == {"tests": items, "failures": 0, "errors": items // 2, "skipped": 0}
     assert rerun[2]["rerun"] == 3 * items // 2  # the crash twice per item, the flaky check once
+
+
+@pytest.mark.parametrize(("reports", "discarded"), [
+    # an attempt without reruns: every report counts
+    ([("setup", "passed"), ("call", "failed"), ("teardown", "passed")], [False, False, False]),
+    # a crashed call rerun once: the first attempt's call and teardown are discarded
+    ([("setup", "passed"), ("call", "rerun"), ("teardown", "passed"),
+      ("setup", "passed"), ("call", "failed"), ("teardown", "passed")], [False, True, True, False, False, False]),
+    # a failed setup rerun: its teardown too
+    ([("setup", "rerun"), ("teardown", "passed"), ("setup", "passed"), ("call", "passed"), ("teardown", "passed")],
+     [True, True, False, False, False]),
+    # a failed teardown rerun (after a rerun call, rerunfailures marks it rerun too)
+    ([("setup", "passed"), ("call", "rerun"), ("teardown", "rerun"), ("setup", "passed"), ("call", "passed"),
+      ("teardown", "passed")], [False, True, True, False, False, False]),
+    ([("setup", "passed"), ("call", "passed"), ("teardown", "rerun"), ("setup", "passed"), ("call", "passed"),
+      ("teardown", "passed")], [False, False, True, False, False, False]),
+])
+def test_rerun_attempts_are_not_results(reports: list[tuple[str, str]], discarded: list[bool]) -> None:
+    attempts = reruns.Attempts()
+    other = pytest.TestReport("t.py::other", ("t.py", 1, "other"), {}, "passed", None, "teardown")
+    got = []
+    for when, outcome in reports:
+        got.append(attempts.discarded(pytest.TestReport("t.py::t", ("t.py", 1, "t"), {}, outcome, None, when)))
+        assert not attempts.discarded(other)  # another item's reports, interleaved (xdist), are its own
+    assert got == discarded

@@ -338,3 +338,20 @@ def test_an_expired_waiver_that_matches_nothing_is_stale(project: pytest.Pyteste
     summary = doc["summary"]["waivers"]
     assert summary["applied"] == 0 and summary["expired"] == []
     assert [w["index"] for w in summary["stale"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("extra", [["-x"], ["--maxfail", "1", "-n", "2"]], ids=["x", "maxfail-xdist"])
+def test_an_incomplete_run_fails_in_junit_too(project: pytest.Pytester, extra: list[str]) -> None:
+    """-x stops at a finding below the gate: every testcase run is skipped or passed, yet the run fails
+    (what was not run was not checked). A failing testcase says so."""
+    if "-n" in extra:
+        pytest.importorskip("xdist")
+    ret, xml, doc = _run(project, "-k", "medium", "--k8s-fail-on", "none", *extra)
+    assert ret == (2 if "-n" in extra else 1)  # xdist stops as an interrupt
+    assert doc["summary"]["gate"]["status"] == "incomplete"
+    suite, cases = _check_counts(xml)
+    (gate,) = [c for c in cases if _status(c) == "failure"]
+    assert (gate.classname, gate.name, _props(gate)) == ("k8shardening", "incomplete", {"k8s_verdict": ["incomplete"]})
+    assert gate.result[0].message == "run incomplete: " + "; ".join(doc["summary"]["incomplete"])
+    assert suite.failures == 1 and suite.errors == 0
+    assert {_props(c)["k8s_verdict"][0] for c in cases if c is not gate} <= {"passed", "below-gate", "waived"}

@@ -24,6 +24,8 @@ end of the session:
   parameter, which is the object's id (``test_not_privileged[shop/Deployment/
   api:container=web]``); one function implements a control, so names are unique
   within a classname and stable between runs.
+* a session that did not run every selected item (it never exits 0) has a
+  failing testcase ``k8shardening`` / ``incomplete`` with the reasons.
 * an attempt pytest-rerunfailures discards (a crash it runs again) leaves no
   testcase: only the last attempt is a result, as in the JSON.
 
@@ -128,9 +130,15 @@ class JunitReport:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Before pytest writes the file: each finding a failure or, below the gate, skipped."""
+        """Before pytest writes the file: each finding a failure or, below the gate, skipped; an
+        incomplete session's testcase."""
         xml = self._xml()
-        if xml is None or not self._findings:
+        if xml is None:
+            return
+        incomplete = self.collector.incomplete(session)
+        if incomplete:
+            _incomplete_case(xml, incomplete)
+        if not self._findings:
             return
         gates = self.collector.gates
         score = self.collector.score() if gates.min_score is not None else None
@@ -141,6 +149,27 @@ class JunitReport:
                 reason += f" ({hit.text})"
             _finding_verdict(xml, reporter, reason)
         self._findings.clear()
+
+
+def _incomplete_case(xml: Any, reasons: list[str]) -> None:
+    """A failing testcase ``k8shardening`` / ``incomplete`` saying what was not checked.
+
+    A session cut short (``-x``, ``--maxfail``, an interrupt, a crashed worker) never exits 0, but
+    what it ran may show no failure (a finding below the gate stops ``-x`` too): without this
+    testcase a CI view would be green for a run that failed.
+    """
+    from _pytest.junitxml import bin_xml_escape
+
+    try:
+        reporter = xml.node_reporter("k8shardening::incomplete")
+        reporter.attrs.update(classname="k8shardening", name="incomplete")
+        reporter.add_property(VERDICT, "incomplete")
+        text = "run incomplete: " + "; ".join(reasons)
+        node = ET.Element("failure", message=bin_xml_escape(text))
+        node.text = bin_xml_escape(text + "\nWhat was not run was not checked: the gate fails.")
+        reporter.append(node)
+    except (AttributeError, TypeError):  # pragma: no cover - pytest's internals moved
+        pass
 
 
 def _reporter(xml: Any, report: pytest.TestReport) -> Any:
