@@ -194,7 +194,8 @@ def group_batch(nodeid: str, fields: ControlFields, subresults: list[dict[str, A
         resource = sub.get("resource")
         records.append(Result(f"{nodeid}::{sub['id']}", fields, resource if resource is not None
                               else resolve(sub["id"]), sub["outcome"], sub.get("message"),
-                              finding_references(sub.get("findings", []), refs), hit.text if hit else None, hit))
+                              finding_references(sub.get("findings", []), refs),
+                              hit.text if hit is not None and not hit.expired else None, hit))  # as annotate's
     return Batch.of(fields, records)
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from .controls import SEVERITIES
 from .record import WIRE_ATTR, Batch, ControlFields, Result, WaiverHit, next_outcome
+from .reruns import Attempts
 from .waivers import Waiver
 
 __all__ = ["USAGE_ERROR_KEY", "Gates", "ResultsCollector", "rows"]
@@ -59,6 +60,10 @@ class Gates:
             return True  # unknown severity: fail closed
         return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
 
+    def score_fails(self, score: float | None) -> bool:
+        """Does ``score`` fail ``--k8s-min-score``? (No score, nothing decided, fails it: fail closed.)"""
+        return self.min_score is not None and (score is None or score < self.min_score)
+
 
 class ResultsCollector:
     """Gathers the records of every item; applies gates; hands the records to the writers."""
@@ -77,6 +82,7 @@ class ResultsCollector:
         self.waivers = waivers or []
         self.results: list[Result | Batch | dict[str, Any]] = []  # entry dicts only where a result hook runs
         self._pending: dict[str, Result | Batch | str | None] = {}  # an item's record (or outcome) so far
+        self._attempts = Attempts()
         self._used_waivers: set[int] = set()
         self._expired_waivers: set[int] = set()
         self.other_failures = 0
@@ -138,6 +144,9 @@ class ResultsCollector:
         rec = getattr(report, WIRE_ATTR, None)
         if report.when not in ("setup", "call", "teardown"):  # xdist: the worker died running this item
             self._crashed(report)
+            return
+        if self._attempts.discarded(report):  # pytest-rerunfailures runs the item again: only the last attempt counts
+            self._pending.pop(report.nodeid, None)
             return
         if report.when != "teardown":
             if rec is not None:
@@ -320,7 +329,7 @@ class ResultsCollector:
             reasons.append(f"{errors} error(s)")
         if self.other_failures:
             reasons.append(f"{self.other_failures} other failing test(s)")
-        if self.gates.min_score is not None and (score is None or score < self.gates.min_score):
+        if self.gates.score_fails(score):
             reasons.append(f"score {score if score is not None else 'n/a'} below --k8s-min-score "
                            f"{self.gates.min_score:g}")
         status = "incomplete" if incomplete else "failed" if reasons else "passed"

@@ -22,7 +22,7 @@ from .fixtures import (  # noqa: F401
 from .options import Settings, add_options, settings_of
 from .reporting.allure import AllureBridge
 from .reporting.html import HtmlBridge
-from .reporting.junit import JunitErrors
+from .reporting.junit import JunitReport
 from .session import K8sSession
 from .speedups import FindingReports
 from .target import STDIN_KEY
@@ -90,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
             grouped=settings.group_by in ("namespace", "control"))
         config.pluginmanager.register(collector, "k8shardening-results")
         if getattr(config.option, "xmlpath", None):
-            config.pluginmanager.register(JunitErrors(config), "k8shardening-junit")
+            config.pluginmanager.register(JunitReport(config, collector), "k8shardening-junit")
         if html:
             config.pluginmanager.register(HtmlBridge(collector), "k8shardening-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):

@@ -90,17 +90,27 @@ class ControlFields:
 class WaiverHit:
     """A waiver that matched a failed finding: which one, whether it expired, and what the reports say."""
 
-    index: int
+    index: int  # 0-based, as Waiver.index; the JSON says "waiver #N" and N = index + 1, as the summary lists
     expired: bool
     text: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A result's ``waiver_match``: the waiver (its number in the file and in the summary's lists),
+        whether it had expired (the finding then fails) and the sentence the reports show."""
+        return {"index": self.index + 1, "expired": self.expired, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WaiverHit:
+        return cls(int(data["index"]) - 1, bool(data["expired"]), str(data["text"]))
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     """One result: an item's (or one object of a grouped item's) outcome, with its control and resource.
 
-    ``waiver`` is the text the JSON results carry; ``waiver_hit`` says which waiver matched (for the
-    summary's applied/expired/stale counts) and is not written.
+    ``waiver`` is the text of the waiver that waived the finding (``outcome`` "waived"; the JSON's
+    ``waiver``, kept as it always was); ``waiver_hit`` is the waiver that matched a failed finding,
+    waived or expired (the JSON's ``waiver_match``; the summary's applied/expired/stale lists).
     """
 
     nodeid: str
@@ -131,29 +141,30 @@ class Result:
         }
         if self.waiver:
             entry["waiver"] = self.waiver
+        if self.waiver_hit is not None:
+            entry["waiver_match"] = self.waiver_hit.to_json()
         return entry
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> Result:
-        """The record of an entry written by :meth:`to_json` (the waiver's index is not in it)."""
+        """The record of an entry written by :meth:`to_json`."""
         ctrl = ControlFields(entry.get("control"), entry.get("title"), entry.get("severity"), entry.get("category"),
                              entry.get("frameworks", []), entry.get("references", ControlFields().references),
                              entry.get("remediation"))
+        match = entry.get("waiver_match")
         return cls(entry["nodeid"], ctrl, entry.get("resource"), entry.get("outcome"), entry.get("message"),
-                   entry.get("findings", []), entry.get("waiver"))
+                   entry.get("findings", []), entry.get("waiver"), WaiverHit.from_json(match) if match else None)
 
     def to_wire(self) -> dict[str, Any]:
-        """JSON-able form for pytest's own report serialization (:meth:`to_json`, plus what it leaves out)."""
-        hit = self.waiver_hit
-        return {"result": self.to_json(), "outcome": self.outcome,
-                "waiver_hit": [hit.index, hit.expired, hit.text] if hit is not None else None}
+        """JSON-able form for pytest's own report serialization (:meth:`to_json`, and the outcome still
+        being folded: None until a phase decides it, which the entry writes as "passed")."""
+        return {"result": self.to_json(), "outcome": self.outcome}
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Result:
-        hit = data.get("waiver_hit")
         rec = cls.from_json(data["result"])
         return cls(rec.nodeid, rec.control, rec.resource, data.get("outcome"), rec.message, rec.findings,
-                   rec.waiver, WaiverHit(*hit) if hit else None)
+                   rec.waiver, rec.waiver_hit)
 
     def row(self) -> tuple[str, str | None, str | None, str | None, list[str], str | None, int]:
         """(outcome, control, severity, category, frameworks, message, count): what the summary counts."""

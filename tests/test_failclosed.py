@@ -143,10 +143,13 @@ def test_a_crash_is_an_error_not_a_finding(custom: Path, extra: list[str]) -> No
     # terminal: the crash is an ERROR, counted with pytest's errors
     assert "ERROR test_acme.py::test_crash[" in out and "1 error" in out.splitlines()[-1], out[-1500:]
     assert "compliance: 4 passed, 1 failed (1 low), 0 skipped, 1 errors" in out
-    # JUnit: an <error>, not a <failure>
+    # JUnit: an <error>, not a <failure>; the low finding is below --k8s-fail-on critical: skipped (issue 16)
     suite = ET.parse(custom / "j.xml").getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("errors"), suite.get("failures")) == ("1", "1")
+    assert (suite.get("errors"), suite.get("failures")) == ("1", "0")
+    below = [s for c in suite.iter("testcase") if c.get("name", "").startswith("test_assert")
+             for s in c.iter("skipped")]
+    assert [s.get("type") for s in below] == ["k8shardening.below-gate"]
     crashed = [c for c in suite.iter("testcase") if c.get("name", "").startswith("test_crash")
                and c.find("error") is not None]
     assert len(crashed) == 1 and crashed[0].find("failure") is None

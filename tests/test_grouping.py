@@ -331,7 +331,7 @@ def test_worker_encoded_records_are_the_entry_dicts_json_byte_for_byte() -> None
         {"id": "ns/Deployment/w:container=c", "outcome": "waived", "message": "m", "findings": [],
          "resource": failing, "waiver": WaiverHit(1, False, "waived by waiver #1: lab")},
         {"id": "ns/Deployment/x:container=c", "outcome": "failed", "message": "m", "findings": [],
-         "resource": failing, "waiver": WaiverHit(2, True, "")},
+         "resource": failing, "waiver": WaiverHit(2, True, "waiver expired: waiver #3 (x)")},
         {"id": "ns/Deployment/s:container=c", "outcome": "skipped", "message": "not readable", "resource": failing},
         {"id": "ns/Deployment/e:container=c", "outcome": "error", "message": "KeyError: 'x'", "resource": failing},
     ]
@@ -348,8 +348,11 @@ def test_worker_encoded_records_are_the_entry_dicts_json_byte_for_byte() -> None
         assert records.records is not None
         dicts = [r.to_json() for r in records.records]
         assert list(dicts[3]) == ["nodeid", "control", "title", "severity", "category", "frameworks", "references",
-                                  "resource", "outcome", "message", "findings", "remediation", "waiver"]
-        assert "waiver" not in dicts[4]  # an expired waiver without text
+                                  "resource", "outcome", "message", "findings", "remediation", "waiver",
+                                  "waiver_match"]
+        assert "waiver" not in dicts[4]  # an expired waiver does not waive: no "waiver" text, as per object...
+        assert dicts[4]["waiver_match"] == {"index": 3, "expired": True,  # ...but it is named
+                                            "text": "waiver expired: waiver #3 (x)"}
         assert [Result.from_json(d).to_json() for d in dicts] == dicts
         batch = records.encoded()
         assert batch.records is None and batch.text == encode(dicts)[1:-1] == records.json_text()

@@ -353,20 +353,74 @@ def test_group_failed_message_matches_the_pattern() -> None:
     assert not re.search(pattern, msg("error", "passed"))
 
 
-@pytest.mark.xfail(reason="results.py counts each rerun attempt of a crash as a skipped result (another helper "
-                          "owns results.py: it must drop reports whose outcome is 'rerun', and the teardown "
-                          "report of that attempt)", strict=True, raises=AssertionError)
-def test_a_rerun_crash_is_counted_once(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("pytest_rerunfailures")
-    pytester.makepyfile(test_acme="""
+FLAKY = """
+import os
 from pytest_k8shardening import control
 
 @control("acme.crash", title="t", severity="low", category="metadata", remediation="r")
-def test_crash(k8s_namespace):
+def test_crash(k8s_workload):
     raise KeyError("flaky API")
-""")
-    result = pytester.runpytest("--k8s-manifests", str(INSECURE), "--k8s-no-builtin", "--reruns", "2", "-q",
-                                "--k8s-report-json", "r.json")
-    assert result.parseoutcomes() == {"errors": 1, "rerun": 2}
-    summary = json.loads((pytester.path / "r.json").read_text())["summary"]
-    assert (summary["total"], summary["error"], summary["skipped"]) == (1, 1, 0)
+
+@control("acme.flaky", title="t", severity="low", category="metadata", remediation="r")
+def test_flaky(k8s_workload):
+    # crashes on the first attempt of each object, passes on the next
+    mark = os.path.join({tmp!r}, "attempt-" + k8s_workload.name.replace("/", "_"))
+    if not os.path.exists(mark):
+        open(mark, "w").close()
+        raise KeyError("flaky API")
+"""
+
+
+@pytest.mark.parametrize("extra", [[], ["--k8s-group-by", "control"], ["-n", "2"],
+                                   ["--k8s-group-by", "control", "-n", "2"]],
+                         ids=["resource", "control", "resource-xdist", "control-xdist"])
+def test_a_rerun_crash_is_counted_once(pytester: pytest.Pytester, extra: list[str]) -> None:
+    """Only the last attempt of a rerun item is a result: in the JSON, its summary and JUnit alike."""
+    pytest.importorskip("pytest_rerunfailures")
+    if "-n" in extra:
+        pytest.importorskip("xdist")
+    tmp = pytester.mkdir("attempts")
+    pytester.makepyfile(test_acme=FLAKY.format(tmp=str(tmp)))
+    plain = _run(pytester, "plain", "--k8s-no-builtin", "-k", "crash", *extra)
+    rerun = _run(pytester, "rerun", "--k8s-no-builtin", "--reruns", "2", *extra)
+    workloads = plain[0]["summary"]["total"]  # one result per object, grouped or not
+    doc = rerun[0]
+    crash = [r for r in doc["results"] if "test_crash" in r[0]]
+    flaky = [r for r in doc["results"] if "test_flaky" in r[0]]
+    assert len(crash) == len(flaky) == workloads > 1  # each object once, grouped or not
+    assert len(set(doc["results"])) == len(doc["results"])
+    assert {r[1] for r in crash} == {"error"} and {r[1] for r in flaky} == {"passed"}  # the last attempt's verdict
+    summary = doc["summary"]
+    assert (summary["total"], summary["error"], summary["passed"], summary["skipped"]) == \
+        (2 * workloads, workloads, workloads, 0)
+    assert summary["items"]["selected"] == summary["items"]["run"] and summary["incomplete"] == []
+    assert [r for r in doc["results"] if "test_crash" in r[0]] == plain[0]["results"]
+    # JUnit: one testcase per item, the last attempt's (no empty testcase for a discarded attempt)
+    items = 2 if "control" in extra else 2 * workloads
+    assert rerun[1] == {"tests": items, "failures": 0, "errors": items // 2, "skipped": 0}
+    assert rerun[2]["rerun"] == 3 * items // 2  # the crash twice per item, the flaky check once
+
+
+@pytest.mark.parametrize(("reports", "discarded"), [
+    # an attempt without reruns: every report counts
+    ([("setup", "passed"), ("call", "failed"), ("teardown", "passed")], [False, False, False]),
+    # a crashed call rerun once: the first attempt's call and teardown are discarded
+    ([("setup", "passed"), ("call", "rerun"), ("teardown", "passed"),
+      ("setup", "passed"), ("call", "failed"), ("teardown", "passed")], [False, True, True, False, False, False]),
+    # a failed setup rerun: its teardown too
+    ([("setup", "rerun"), ("teardown", "passed"), ("setup", "passed"), ("call", "passed"), ("teardown", "passed")],
+     [True, True, False, False, False]),
+    # a failed teardown rerun (after a rerun call, rerunfailures marks it rerun too)
+    ([("setup", "passed"), ("call", "rerun"), ("teardown", "rerun"), ("setup", "passed"), ("call", "passed"),
+      ("teardown", "passed")], [False, True, True, False, False, False]),
+    ([("setup", "passed"), ("call", "passed"), ("teardown", "rerun"), ("setup", "passed"), ("call", "passed"),
+      ("teardown", "passed")], [False, False, True, False, False, False]),
+])
+def test_rerun_attempts_are_not_results(reports: list[tuple[str, str]], discarded: list[bool]) -> None:
+    attempts = reruns.Attempts()
+    other = pytest.TestReport("t.py::other", ("t.py", 1, "other"), {}, "passed", None, "teardown")
+    got = []
+    for when, outcome in reports:
+        got.append(attempts.discarded(pytest.TestReport("t.py::t", ("t.py", 1, "t"), {}, outcome, None, when)))
+        assert not attempts.discarded(other)  # another item's reports, interleaved (xdist), are its own
+    assert got == discarded

@@ -66,9 +66,10 @@ def test_record_round_trips_through_json_pickle_and_wire_form() -> None:
                  [{"message": "f", "references": fields.references}], hit.text, hit)
     entry = rec.to_json()
     assert list(entry) == ["nodeid", "control", "title", "severity", "category", "frameworks", "references",
-                           "resource", "outcome", "message", "findings", "remediation", "waiver"]
+                           "resource", "outcome", "message", "findings", "remediation", "waiver", "waiver_match"]
+    assert entry["waiver_match"] == {"index": 4, "expired": False, "text": hit.text}  # waiver #4 of the file
     assert Result.from_json(entry).to_json() == entry
-    assert Result.from_json(entry).waiver_hit is None  # the index is not in the JSON results
+    assert Result.from_json(entry) == rec  # the waiver's index and expiry travel in the entry
     assert Result.from_wire(rec.to_wire()) == rec == pickle.loads(pickle.dumps(rec))
     batch = Batch.of(fields, [rec, Result("t.py::t[b]", fields, None, "skipped", "why")])
     assert batch.tally == {("waived", None): 1, ("skipped", "why"): 1} and batch.used_waivers == (3,)
