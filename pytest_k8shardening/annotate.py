@@ -151,14 +151,17 @@ def compact_finding(message: str) -> str:
     return text if len(text) <= _CRASH_FINDING else text[:_CRASH_FINDING - 3].rstrip() + "..."
 
 
-def crash_message(ctrl: dict[str, Any] | None, first: str, more: int = 0, *, lead: str = "") -> str:
+def crash_message(ctrl: dict[str, Any] | None, first: str, more: int = 0, *, lead: str = "",
+                  finding: bool = True) -> str:
     """The failure's one line: after ``FAILED <node id> -`` (cut to the terminal's width), in ``--tb=line``,
     in JUnit's ``message``. Most telling first, so a cut line still says it: the severity, then the first
-    finding (its field path shortened: the node id names the object), then the control."""
+    finding (its field path shortened: the node id names the object; an error's text is kept as it is),
+    then the control."""
     sev = f"[{ctrl['severity']}] " if ctrl and ctrl.get("severity") else ""
     rest = f"; and {more} more" if more > 0 else ""
     tail = f" ({ctrl['control']})" if ctrl and ctrl.get("control") else ""
-    return f"{sev}{lead}{compact_finding(first)}{rest}{tail}"
+    text = compact_finding(first) if finding else first.partition("\n")[0].strip()[:_CRASH_FINDING]
+    return f"{sev}{lead}{text}{rest}{tail}"
 
 
 def group_crash_message(ctrl: dict[str, Any] | None, exc: GroupFailed) -> str:
@@ -172,7 +175,7 @@ def group_crash_message(ctrl: dict[str, Any] | None, exc: GroupFailed) -> str:
                                          f"{len(bad) - failed}/{total} errored" if len(bad) > failed else "") if part)
     findings = bad[0].get("findings") or []
     first = findings[0]["message"] if findings else bad[0].get("message") or ""
-    return crash_message(ctrl, first, lead=f"{counts}: {bad[0]['id']}: ")
+    return crash_message(ctrl, first, lead=f"{counts}: {bad[0]['id']}: ", finding=bool(findings))
 
 
 try:

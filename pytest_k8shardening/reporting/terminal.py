@@ -139,5 +139,5 @@ def framework_line(by_framework: dict[str, dict[str, Any]]) -> str:
         decided = objs.get("passed", 0) + objs.get("failed", 0)
         score = f"{v['score']}%" if v.get("score") is not None else "n/a"
         errored = f", {objs['error']} errored" if objs.get("error") else ""
-        parts.append(f"{name} {score} ({objs.get('passed', 0)} of {decided} objects{errored})")
-    return "by framework (objects failing none of its controls): " + ", ".join(parts)
+        parts.append(f"{name} {score} ({objs.get('passed', 0)}/{decided}{errored})")
+    return "scores by framework (objects with no failed control of it): " + ", ".join(parts)
