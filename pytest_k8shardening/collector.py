@@ -20,6 +20,7 @@ import pytest
 
 from .controls import SEVERITIES
 from .record import WIRE_ATTR, Batch, ControlFields, Result, WaiverHit, next_outcome
+from .speedups import scan_entries
 from .waivers import Waiver
 
 __all__ = ["USAGE_ERROR_KEY", "Gates", "ResultsCollector", "rows"]
@@ -325,8 +326,9 @@ class ResultsCollector:
         return counted
 
     def _object_rows(self) -> Iterator[tuple[str, list[str], Any]]:
-        """(outcome, frameworks, object key) per record; a grouped item's records decoded only when one
+        """(outcome, frameworks, object key) per record; a grouped item's records read only when one
         of them can count (a passed, failed or errored object of a control in a framework)."""
+        blocks: dict[str, Any] = {}  # a resource block's JSON text: its object key
         for r in self.results:
             if isinstance(r, Result):
                 yield r.outcome or "passed", r.control.frameworks, _object_key(r.resource, r.nodeid)
@@ -337,9 +339,12 @@ class ResultsCollector:
                 if r.records is not None:
                     for rec in r.records:
                         yield rec.outcome or "passed", frameworks, _object_key(rec.resource, rec.nodeid)
-                else:
-                    for e in r.entries():
-                        yield e["outcome"], frameworks, _object_key(e["resource"], e["nodeid"])
+                    continue
+                scanned = scan_entries(r.text or "", r.count, _object_key, blocks)
+                if scanned is None:  # not as expected (a resource-less entry, a "}" in a file name): decoded
+                    scanned = [(e["outcome"], _object_key(e["resource"], e["nodeid"])) for e in r.entries()]
+                for outcome, key in scanned:
+                    yield outcome, frameworks, key
             else:
                 yield r["outcome"], r["frameworks"] or [], _object_key(r["resource"], r["nodeid"])
 

@@ -295,6 +295,28 @@ def test_framework_objects(records: list[Result], expected: dict[str, dict[str, 
         assert {fw: dict(n) for fw, n in c.framework_objects().items()} == expected
 
 
+@pytest.mark.parametrize("records", [
+    pytest.param([_rec("n1", ["nsa"], "api", "failed", file="we}ird.yaml"), _rec("n2", ["nsa"], "ok", "passed")],
+                 id="a } in a file name"),
+    pytest.param([_rec("n1", ["nsa"], "api", "failed", file="we{ird.yaml"), _rec("n2", ["nsa"], "ok", "passed")],
+                 id="a { in a file name"),
+    pytest.param([_rec("n1", ["nsa"], None, "failed"), _rec("n1", ["nsa"], "ok", "passed")],
+                 id="a record without a resource"),
+    pytest.param([Result("t::x", ControlFields("n1", "t", "high", "pod_security", ["nsa"]),
+                         {"kind": "Pod", "namespace": "a", "name": "b", "file": 'x"outcome":"failed".yaml'},
+                         "passed", 'says "outcome":"failed" and "resource":{"name":"z"}')],
+                 id="the keys written inside string values"),
+])
+def test_encoded_batches_count_as_their_records(records: list[Result]) -> None:
+    """The workers' JSON text is searched, not decoded (speedups.scan_entries); where it is not as expected
+    it is decoded, so the objects are the records' either way."""
+    plain = ResultsCollector(SimpleNamespace(), dict, None)  # type: ignore[arg-type]
+    plain.results.extend(records)
+    encoded = ResultsCollector(SimpleNamespace(), dict, None)  # type: ignore[arg-type]
+    encoded.results.append(Batch.of(records[0].control, records).encoded())
+    assert encoded.framework_objects() == plain.framework_objects()
+
+
 def test_framework_line_and_control_table_text() -> None:
     assert framework_line({"nsa": {"score": None, "objects": {"passed": 0, "failed": 0, "error": 2}}}) == \
         "scores by framework (objects with no failed control of it): nsa n/a (0/0, 2 errored)"
