@@ -236,7 +236,8 @@ def control_table(by_control: dict[str, dict[str, Any]]) -> str:
         sev = item[1].get("severity")
         return (SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES)), item[0]
 
-    rows = [f"<tr><td>{escape(cid)}</td>{_severity_cell(v.get('severity'))}"
+    # a plain cell: the results table's severity cells (class, hidden rank) are what its sort and filter read
+    rows = [f"<tr><td>{escape(cid)}</td><td>{escape(v.get('severity') or '')}</td>"
             + "".join(f"<td>{v.get(key, 0)}</td>" for key in ("passed", "failed", "waived", "skipped", "error"))
             + "</tr>" for cid, v in sorted(by_control.items(), key=rank)]
     return ('<h3>Controls</h3><table id="k8sh-controls"><thead><tr><th>Control</th><th>Severity</th>'

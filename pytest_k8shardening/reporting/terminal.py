@@ -1,4 +1,5 @@
-"""The terminal summary: target, scope, compliance counts, gate, waivers, most failed controls."""
+"""The terminal summary, printed last: target, scope, a per-control table on request, compliance counts,
+scores by framework, waivers, gate (the last line)."""
 
 from __future__ import annotations
 
