@@ -16,6 +16,7 @@ reads the call report).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -30,8 +31,8 @@ from .record import MAX_MESSAGE, WIRE_ATTR, Batch, ControlFields, Result, Waiver
 from .waivers import Waiver
 from .waivers import match as match_waiver
 
-__all__ = ["ADJUSTED", "ANNOTATOR", "Annotator", "annotate", "control_of", "failure_repr", "group_batch", "item_info",
-           "result_of",
+__all__ = ["ADJUSTED", "ANNOTATOR", "Annotator", "annotate", "compact_finding", "control_of", "crash_message",
+           "failure_repr", "group_batch", "group_crash_message", "item_info", "result_of",
            "waiver_hit", "waiver_matcher"]
 
 #: A control changed by the pytest_k8shardening_adjust_control hook.
@@ -137,9 +138,44 @@ def waiver_matcher(waivers: list[Waiver], today: _dt.date | None = None
     return lambda control, resource, labels: waiver_hit(waivers, control, resource, labels, day)
 
 
-def _crash_message(ctrl: dict[str, Any] | None, message: str) -> str:
-    first = message.partition("\n")[0]
-    return f"{ctrl['control']}: {first}" if ctrl else first
+#: The pod template's path, up to the container (``spec.template.spec.containers[0].``): the node id already
+#: names the object and container, so the crash line keeps the field's own part.
+_POD_PATH = re.compile(r"(?<![\w.\]])spec\.(?:jobTemplate\.spec\.)?(?:template\.spec\.)?"
+                       r"(?:(?:initContainers|containers|ephemeralContainers)\[\d+\]\.)?(?=\w)")
+_CRASH_FINDING = 160  # longest finding text in a crash line (pytest does not cut it on CI)
+
+
+def compact_finding(message: str) -> str:
+    """A finding's first line for a one-line summary: without the pod template's path, at most 160 characters."""
+    text = _POD_PATH.sub("", message.partition("\n")[0].strip())
+    return text if len(text) <= _CRASH_FINDING else text[:_CRASH_FINDING - 3].rstrip() + "..."
+
+
+def crash_message(ctrl: dict[str, Any] | None, first: str, more: int = 0, *, lead: str = "",
+                  finding: bool = True) -> str:
+    """The failure's one line: after ``FAILED <node id> -`` (cut to the terminal's width), in ``--tb=line``,
+    in JUnit's ``message``. Most telling first, so a cut line still says it: the severity, then the first
+    finding (its field path shortened: the node id names the object; an error's text is kept as it is),
+    then the control."""
+    sev = f"[{ctrl['severity']}] " if ctrl and ctrl.get("severity") else ""
+    rest = f"; and {more} more" if more > 0 else ""
+    tail = f" ({ctrl['control']})" if ctrl and ctrl.get("control") else ""
+    text = compact_finding(first) if finding else first.partition("\n")[0].strip()[:_CRASH_FINDING]
+    return f"{sev}{lead}{text}{rest}{tail}"
+
+
+def group_crash_message(ctrl: dict[str, Any] | None, exc: GroupFailed) -> str:
+    """A grouped item's one line: how many of its objects failed (errored), the first and its first finding."""
+    bad = [r for r in exc.results if r["outcome"] in ("failed", "error")]
+    if not bad:
+        return crash_message(ctrl, str(exc))
+    total = len(exc.results)
+    failed = sum(r["outcome"] == "failed" for r in bad)
+    counts = ", ".join(part for part in (f"{failed}/{total} failed" if failed else "",
+                                         f"{len(bad) - failed}/{total} errored" if len(bad) > failed else "") if part)
+    findings = bad[0].get("findings") or []
+    first = findings[0]["message"] if findings else bad[0].get("message") or ""
+    return crash_message(ctrl, first, lead=f"{counts}: {bad[0]['id']}: ", finding=bool(findings))
 
 
 try:
@@ -223,7 +259,7 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
         ctrl = info["control"] or {}
         header = [f"{ctrl['control']} [{ctrl['severity']}] {ctrl['title']}"] if ctrl else []
         report.longrepr = failure_repr(item, render_group_failure(header, exc, ctrl.get("remediation")),
-                                       _crash_message(ctrl, str(exc)))
+                                       group_crash_message(ctrl, exc))
         message = str(exc)
     elif isinstance(exc, NonCompliant):
         text = render_failure(item, exc)
@@ -238,7 +274,8 @@ def annotate(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Test
             elif hit is not None:
                 report.outcome = "skipped"
                 report.wasxfail = hit.text
-        report.longrepr = failure_repr(item, text, _crash_message(info["control"], str(exc)))
+        first = exc.findings[0].message if exc.findings else str(exc)
+        report.longrepr = failure_repr(item, text, crash_message(info["control"], first, len(exc.findings) - 1))
     elif report.skipped:
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)

@@ -21,6 +21,7 @@ import pytest
 from .controls import SEVERITIES
 from .record import WIRE_ATTR, Batch, ControlFields, Result, WaiverHit, next_outcome
 from .reruns import Attempts
+from .speedups import scan_entries
 from .waivers import Waiver
 
 __all__ = ["USAGE_ERROR_KEY", "Gates", "ResultsCollector", "rows"]
@@ -90,6 +91,7 @@ class ResultsCollector:
         self.started = _dt.datetime.now(_dt.timezone.utc)
         self._result_hooked: bool | None = None
         self.final_summary: dict[str, Any] | None = None
+        self._objects: tuple[int, dict[str, Counter[str]]] | None = None  # framework_objects, for so many results
         # Completeness: a gate is judged only over a session that ran every selected item.
         self.collected: int | None = None  # items selected to run (after -k, -m, --deselect)
         self.finished = 0  # items that ended (a teardown report, or a crashed worker's report)
@@ -249,6 +251,7 @@ class ResultsCollector:
         outcomes: Counter[str] = Counter()
         failed_sev: Counter[str] = Counter()
         by_control: dict[str, Counter[str]] = {}
+        control_meta: dict[str, tuple[str | None, list[str]]] = {}
         by_framework: dict[str, Counter[str]] = {}
         by_category: dict[str, Counter[str]] = {}
         total = 0
@@ -261,6 +264,7 @@ class ResultsCollector:
                 c = by_control.get(control)
                 if c is None:
                     c = by_control[control] = Counter()
+                    control_meta[control] = (severity, list(frameworks or ()))
                 c[outcome] += n
             for fw in frameworks or ():
                 if fw:
@@ -277,7 +281,8 @@ class ResultsCollector:
             "score": _score(outcomes),
             "failed_by_severity": {s: failed_sev[s] for s in (*SEVERITIES, "none") if failed_sev[s]},
             "controls": {cid: dict(c) for cid, c in sorted(by_control.items())},
-            "by_framework": _breakdown(by_framework),
+            "by_control": _control_table(by_control, control_meta),
+            "by_framework": self._framework_breakdown(by_framework),
             "by_category": _breakdown(by_category),
             "waivers": self.waiver_summary(),
             "items": {"selected": self.collected, "run": self.finished},
@@ -288,6 +293,69 @@ class ResultsCollector:
             "started": self.started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
+
+    def _framework_breakdown(self, by_framework: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+        """Per framework: its results (as counted everywhere), and its objects, each counted once.
+
+        ``score`` is over objects, not results: passed objects (no failed
+        control of the framework) ÷ (passed + failed objects). An object whose
+        only failures are waived passes; one that errored and failed nothing is
+        an ``error`` (neither passed nor failed, as an error is in the headline
+        score). So a Deployment with three containers and two failing NSA
+        controls weighs one object in ``nsa``, and PSS's few controls are not
+        drowned in NSA's many, as they are in the headline score.
+        """
+        objects = self.framework_objects()
+        out: dict[str, dict[str, Any]] = {}
+        for name, counts in sorted(by_framework.items()):
+            objs = objects.get(name, Counter())
+            out[name] = {**dict(counts), "score": _score(objs),
+                         "objects": {"passed": objs["passed"], "failed": objs["failed"], "error": objs["error"]}}
+        return out
+
+    def framework_objects(self) -> dict[str, Counter[str]]:
+        """Per framework, its objects by verdict: ``failed`` if any control of the framework failed on it,
+        else ``error`` if one errored, else ``passed`` if one passed (objects only skipped or waived: none)."""
+        if self._objects is not None and self._objects[0] == len(self.results):
+            return self._objects[1]
+        verdicts: dict[str, dict[Any, str]] = {}
+        for outcome, frameworks, key in self._object_rows():
+            rank = _OBJECT_RANK.get(outcome)
+            if rank is None:
+                continue
+            for fw in frameworks:
+                seen = verdicts.get(fw)
+                if seen is None:
+                    seen = verdicts[fw] = {}
+                prev = seen.get(key)
+                if prev is None or _OBJECT_RANK[prev] < rank:
+                    seen[key] = outcome
+        counted = {fw: Counter(v.values()) for fw, v in verdicts.items()}
+        self._objects = (len(self.results), counted)
+        return counted
+
+    def _object_rows(self) -> Iterator[tuple[str, list[str], Any]]:
+        """(outcome, frameworks, object key) per record; a grouped item's records read only when one
+        of them can count (a passed, failed or errored object of a control in a framework)."""
+        blocks: dict[str, Any] = {}  # a resource block's JSON text: its object key
+        for r in self.results:
+            if isinstance(r, Result):
+                yield r.outcome or "passed", r.control.frameworks, _object_key(r.resource, r.nodeid)
+            elif isinstance(r, Batch):
+                frameworks = r.control.frameworks
+                if not frameworks or not any(o in _OBJECT_RANK for o, _ in r.tally):
+                    continue
+                if r.records is not None:
+                    for rec in r.records:
+                        yield rec.outcome or "passed", frameworks, _object_key(rec.resource, rec.nodeid)
+                    continue
+                scanned = scan_entries(r.text or "", r.count, _object_key, blocks)
+                if scanned is None:  # not as expected (a resource-less entry, a "}" in a file name): decoded
+                    scanned = [(e["outcome"], _object_key(e["resource"], e["nodeid"])) for e in r.entries()]
+                for outcome, key in scanned:
+                    yield outcome, frameworks, key
+            else:
+                yield r["outcome"], r["frameworks"] or [], _object_key(r["resource"], r["nodeid"])
 
     def worst_controls(self, n: int = 5) -> list[tuple[str, int]]:
         failed: Counter[str] = Counter()
@@ -356,10 +424,26 @@ class ResultsCollector:
                         root=getattr(settings, "sarif_root", None), snapshot=getattr(settings, "save_snapshot", None),
                         warnings=self.sarif_warnings)
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from .reporting.terminal import write_summary
+    @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_terminal(self, session: pytest.Session, exitstatus: int) -> Any:
+        """The compliance summary, the last thing printed: after pytest's short test summary (its FAILED
+        lines) and its final counts line, which pytest's terminal reporter writes when its own
+        ``pytest_sessionfinish`` wrapper resumes; this wrapper (tryfirst) resumes after it."""
+        result = yield
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None and self.says_something(session, exitstatus):
+            from .reporting.terminal import write_summary
 
-        write_summary(terminalreporter, self)
+            write_summary(tr, self)
+        return result
+
+    def says_something(self, session: pytest.Session, exitstatus: int) -> bool:
+        """Is there a summary to print? pytest prints its own only for these exit statuses; a usage error
+        before any item ran (a node id not found, say) checked nothing, and pytest's error says why."""
+        if exitstatus == pytest.ExitCode.INTERNAL_ERROR:  # pytest prints the traceback, and no summary
+            return False
+        return not (session.exitstatus == pytest.ExitCode.USAGE_ERROR and not self.finished
+                    and USAGE_ERROR_KEY not in self.config.stash)
 
 
 def _user_selection(config: pytest.Config) -> Callable[[pytest.Item], bool]:
@@ -389,6 +473,30 @@ def _user_selection(config: pytest.Config) -> Callable[[pytest.Item], bool]:
 def _score(outcomes: Counter[str]) -> float | None:
     decided = outcomes["passed"] + outcomes["failed"]
     return round(100.0 * outcomes["passed"] / decided, 1) if decided else None
+
+
+#: An object's verdict in a framework: the worst of its records' outcomes there (skipped and waived ones: none).
+_OBJECT_RANK = {"passed": 0, "error": 1, "failed": 2}
+
+
+def _object_key(resource: dict[str, Any] | None, nodeid: str) -> Any:
+    """What makes one object: its kind, namespace and name, and the file or render it came from (two
+    variants are two objects); not the container. A result without a resource is its own object."""
+    if not resource:
+        return nodeid
+    return (resource.get("kind"), resource.get("namespace"), resource.get("name"), resource.get("unit"),
+            resource.get("file"))
+
+
+def _control_table(by_control: dict[str, Counter[str]],
+                   meta: dict[str, tuple[str | None, list[str]]]) -> dict[str, dict[str, Any]]:
+    """One row per control: severity, frameworks, every outcome (zeros included) and the control's score."""
+    out = {}
+    for cid, c in sorted(by_control.items()):
+        severity, frameworks = meta[cid]
+        out[cid] = {"severity": severity, "frameworks": frameworks,
+                    **{o: c[o] for o in ("passed", "failed", "waived", "skipped", "error")}, "score": _score(c)}
+    return out
 
 
 def _breakdown(counts: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:

@@ -121,6 +121,11 @@ def add_options(parser: pytest.Parser) -> None:
         help="Fail the session when the compliance score (passed / (passed + failed), in %%) is below N.",
     )
     group.addoption(
+        "--k8s-controls-table", action="store_true", dest="k8s_controls_table", default=False,
+        help="End the terminal summary with a table of every control: severity and its passed, failed, "
+             "waived, skipped and errored results (the JSON summary's by_control).",
+    )
+    group.addoption(
         "--k8s-org", action="store_true", dest="k8s_org", default=False,
         help="Also run the optional organization checks (framework org), configured in the ini file.",
     )
@@ -295,6 +300,8 @@ class Settings:
     waivers: Path | None = None
     fail_on: str | None = None
     min_score: float | None = None
+    #: ``--k8s-controls-table``: the terminal summary ends with a per-control status table.
+    controls_table: bool = False
     group_by: str = "auto"  # or resource, namespace, control (see grouping.choose_grouping)
     helm_values: tuple[str, ...] = ()
     helm_set: tuple[str, ...] = ()
@@ -377,6 +384,7 @@ class Settings:
             waivers=Path(w) if (w := opt.k8s_waivers or config.getini("k8s_waivers")) else None,
             fail_on=opt.k8s_fail_on or (_severity(config.getini("k8s_fail_on")) if config.getini("k8s_fail_on")
                                         else None),
+            controls_table=bool(opt.k8s_controls_table),
             group_by=_group_by(opt.k8s_group_by or config.getini("k8s_group_by") or "auto"),
             helm_values=tuple(opt.k8s_helm_values or config.getini("k8s_helm_values")),
             helm_set=tuple(opt.k8s_helm_set or config.getini("k8s_helm_set")),

@@ -25,6 +25,12 @@ added them, ``bench/results.md``, ``bench/live_read.md`` and the README
   JSON text (:meth:`.record.Batch.encoded`), so the controller, which
   handles every report serially, copies text instead of encoding one entry
   per object (334,820 entries at 10,000 workloads).
+* :func:`scan_entries` (per-framework object scores from encoded
+  records): the summary's scores by framework need each grouped record's
+  outcome and object; the workers' JSON text is searched for the two keys
+  instead of decoded: 0.24 s against 4.5 s for 125,000 entries (2,000
+  workloads, ``--k8s-group-by control -n 2``); 0.13 s from records in a
+  serial run.
 * :func:`freeze` / :func:`unfreeze` (``gc.freeze``): the inventory is
   millions of small objects that live for the whole run; each full
   collection walks them again, 0.4 s each at 2,000 workloads grouped by
@@ -39,10 +45,12 @@ added them, ``bench/results.md``, ``bench/live_read.md`` and the README
 from __future__ import annotations
 
 import gc
+import json
 import pickle
+import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,8 +59,8 @@ import pytest
 from .controls import NonCompliant
 from .grouping import GroupFailed
 
-__all__ = ["WORKER_ENCODE_KEY", "FindingReports", "encode_on_workers", "freeze", "gc_paused", "unfreeze",
-           "worker_encodes"]
+__all__ = ["WORKER_ENCODE_KEY", "FindingReports", "encode_on_workers", "freeze", "gc_paused", "scan_entries",
+           "unfreeze", "worker_encodes"]
 
 #: Set by the controller: workers send the records of grouped items as JSON text.
 WORKER_ENCODE_KEY = "k8shardening_encode_results"
@@ -116,6 +124,35 @@ class FindingReports:
         if isinstance(stats, dict) and len(stats.get("", ())) > 1000:
             stats[""] = [r for r in stats[""] if getattr(r, "sections", None)]
         return (yield)
+
+
+_OUTCOME_KEY = re.compile(r'"outcome":"(\w+)"')
+_RESOURCE_KEY = re.compile(r'"resource":(\{[^{}]*\})')
+
+
+def scan_entries(text: str, count: int, key_of: Callable[[dict[str, Any], str], Any],
+                 blocks: dict[str, Any]) -> list[tuple[str, Any]] | None:
+    """(outcome, ``key_of(resource)``) of each of a batch's ``count`` entries, from their JSON text (an xdist
+    worker's :meth:`~.record.Batch.encoded`) without decoding it: decoding every entry costs seconds at
+    thousands of workloads (4.5 s against 0.2 s for 125,000 entries), and only the outcome and the
+    resource block (flat, its keys in any order) are needed. A key written inside a string value is
+    escaped (``\\"outcome\\"``), so the two searches below find only the entries' own keys. None when
+    the text is not as expected (a count that differs, a block that does not parse): the caller decodes.
+    ``blocks`` keeps the key of each block's text already seen (shared by the batches of a run)."""
+    outcomes = _OUTCOME_KEY.findall(text)
+    keys = []
+    for block in _RESOURCE_KEY.findall(text):
+        key = blocks.get(block)
+        if key is None:
+            try:
+                res = json.loads(block)
+            except ValueError:
+                return None
+            key = blocks[block] = key_of(res, "")
+        keys.append(key)
+    if not len(outcomes) == len(keys) == count:
+        return None
+    return list(zip(outcomes, keys))
 
 
 def encode_on_workers(config: pytest.Config, workerinput: dict[str, Any], grouping_mode: str) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.output import counts_line
+
 ROOT = Path(__file__).resolve().parents[1]
 INSECURE = ROOT / "examples" / "insecure"
 
@@ -141,7 +143,7 @@ def test_a_crash_is_an_error_not_a_finding(custom: Path, extra: list[str]) -> No
     assert summary["score"] == 80.0  # the crash is not a finding: 4 of 5 decided
     assert summary["gate"]["status"] == "failed" and summary["incomplete"] == []
     # terminal: the crash is an ERROR, counted with pytest's errors
-    assert "ERROR test_acme.py::test_crash[" in out and "1 error" in out.splitlines()[-1], out[-1500:]
+    assert "ERROR test_acme.py::test_crash[" in out and "1 error" in counts_line(out), out[-1500:]
     assert "compliance: 4 passed, 1 failed (1 low), 0 skipped, 1 errors" in out
     # JUnit: an <error>, not a <failure>; the low finding is below --k8s-fail-on critical: skipped (issue 16)
     suite = ET.parse(custom / "j.xml").getroot().find("testsuite")
@@ -515,7 +517,7 @@ def test_a_server_failing_for_a_kind_only_workers_read_is_a_usage_error(api: tup
     out = _no_traceback(proc)
     assert proc.returncode == 4, out[-3000:]
     assert "k8shardening: cannot read the cluster: GET /apis/networking.k8s.io/v1/ingresses" in out
-    assert "passed" not in out.splitlines()[-1]
+    assert "passed" not in counts_line(out)
 
 
 def test_a_server_failing_while_listing_controls_is_a_usage_error(api: tuple[Any, Path], tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.output import counts_line
+
 ROOT = Path(__file__).resolve().parents[1]
 INSECURE = ROOT / "examples" / "insecure"
 FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
@@ -37,8 +39,8 @@ def test_grouped_results_equal_per_resource_results(tmp_path: Path, mode: str) -
     assert base.returncode == grouped.returncode == 1, grouped.stdout[-2000:]
     a, b = _per_resource(tmp_path / "a.json"), _per_resource(tmp_path / "b.json")
     assert a and a == b
-    items_a = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", base.stdout.splitlines()[-1]))
-    items_b = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", grouped.stdout.splitlines()[-1]))
+    items_a = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", counts_line(base.stdout)))
+    items_b = sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", counts_line(grouped.stdout)))
     assert items_b < items_a / 2
     sarif = json.loads((tmp_path / "b.sarif").read_text())["runs"][0]["results"]
     assert len(sarif) == sum(1 for r in a if r[2] == "failed")
@@ -165,7 +167,7 @@ def test_auto_groups_large_inputs_by_control_with_the_same_results(tmp_path: Pat
                                              "threshold": 300, "reason": why}
     assert "::test_not_privileged[all]" in "".join(x["nodeid"] for x in
                                                    json.loads((tmp_path / "auto.json").read_text())["results"])
-    items = [sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", out.stdout.splitlines()[-1]))
+    items = [sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|skipped)", counts_line(out.stdout)))
              for out in (auto, per_object)]
     assert items[0] < 10 < 600 < items[1]
     assert json.loads((tmp_path / "res.json").read_text())["summary"]["target"]["grouping"]["mode"] == "resource"
@@ -193,7 +195,7 @@ def test_auto_grouping_under_xdist_equals_serial(tmp_path: Path) -> None:
     assert _per_resource(tmp_path / "s.json") == _per_resource(tmp_path / "p.json")
     assert _tests_line(par.stdout) == _tests_line(serial.stdout)
     assert json.loads((tmp_path / "p.json").read_text())["summary"]["target"]["grouping"]["mode"] == "control"
-    outcomes = [dict((k, n) for n, k in re.findall(r"(\d+) (passed|failed|skipped)", out.stdout.splitlines()[-1]))
+    outcomes = [dict((k, n) for n, k in re.findall(r"(\d+) (passed|failed|skipped)", counts_line(out.stdout)))
                 for out in (serial, par)]
     assert outcomes[0] == outcomes[1] and outcomes[0]["failed"]
 

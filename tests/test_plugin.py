@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.output import counts_line
+
 ROOT = Path(__file__).resolve().parents[1]
 INSECURE = ROOT / "examples" / "insecure"
 HARDENED = ROOT / "examples" / "hardened"
@@ -573,7 +575,7 @@ def test_manifests_outside_the_project_keep_its_rootdir_and_ini(tmp_path: Path, 
                for line in out.splitlines()), out[-3000:]
     assert "warning" not in out.lower(), out[-3000:]
     assert "../" not in "\n".join(line for line in out.splitlines() if "::" in line)
-    assert re.search(r"\b1 passed\b", out.splitlines()[-1]), out[-1000:]
+    assert re.search(r"\b1 passed\b", counts_line(out)), out[-1000:]
 
 
 def test_manifests_outside_the_project_next_to_test_paths(tmp_path: Path) -> None:
@@ -632,8 +634,11 @@ def test_findings_fail_without_a_python_traceback(pytester: pytest.Pytester, app
     out = result.stdout.str()
     assert "repr_failure calls: 1" in out  # the plain assert only
     assert "test_plain.py:2: assert (1 + 1) == 3" in out or "test_plain.py:2: assert 2 == 3" in out
-    crash = [line for line in result.stdout.lines if ": nsa.pod.privileged: " in line]
+    crash = [line for line in result.stdout.lines if line.endswith(" (nsa.pod.privileged)")]
     assert crash and crash[0].startswith("k8shardening/nsa/test_pod_security.py:"), out
+    # severity first, then the finding without the pod template's path, the control last
+    assert crash[0].partition(": ")[2] == ("[critical] securityContext.privileged=true: a privileged container has "
+                                           "every capability and all host devices (nsa.pod.privileged)"), out
     assert "Traceback" not in out and "def test_" not in out
 
 

@@ -22,7 +22,7 @@ from ..annotate import is_error, result_of
 from ..controls import SEVERITIES
 from .metadata import GUIDE_URL, reference_links, scan_metadata, target_label
 
-__all__ = ["HtmlBridge", "finding_details"]
+__all__ = ["HtmlBridge", "control_table", "finding_details", "framework_table"]
 
 
 def _resource_ref(res: dict[str, Any] | None) -> str:
@@ -187,12 +187,11 @@ class HtmlBridge:
         s = c.summary()
         score = f"{s['score']}%" if s["score"] is not None else "n/a"
         rows = []
-        for title, data in (("Framework", s["by_framework"]), ("Category", s["by_category"])):
-            for name, v in data.items():
-                sc = f"{v['score']}%" if v.get("score") is not None else "n/a"
-                rows.append(f"<tr><td>{title}</td><td>{escape(name)}</td><td>{v.get('passed', 0)}</td>"
-                            f"<td>{v.get('failed', 0)}</td><td>{v.get('waived', 0)}</td>"
-                            f"<td>{v.get('skipped', 0)}</td><td>{sc}</td></tr>")
+        for name, v in s["by_category"].items():
+            sc = f"{v['score']}%" if v.get("score") is not None else "n/a"
+            rows.append(f"<tr><td>Category</td><td>{escape(name)}</td><td>{v.get('passed', 0)}</td>"
+                        f"<td>{v.get('failed', 0)}</td><td>{v.get('waived', 0)}</td>"
+                        f"<td>{v.get('skipped', 0)}</td><td>{sc}</td></tr>")
         worst = "".join(f"<li>{escape(cid)}: {n} failed</li>" for cid, n in c.worst_controls())
         sev = ", ".join(f"{n} {k}" for k, n in s["failed_by_severity"].items()) or "none"
         gate = s.get("gate")
@@ -210,10 +209,43 @@ class HtmlBridge:
             f'<div id="k8sh-summary"><h2>Compliance summary</h2>{target_html}'
             f"<p><b>Score:</b> {score} ({s['passed']} passed, {s['failed']} failed, {s['waived']} waived, "
             f"{s['skipped']} skipped, {s['error']} errors). <b>Failed by severity:</b> {escape(sev)}.</p>{gate_html}"
-            f'<table id="k8sh-scores"><thead><tr><th>Scope</th><th>Name</th><th>Passed</th><th>Failed</th>'
-            f"<th>Waived</th><th>Skipped</th><th>Score</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<h3>Most failed controls</h3><ol>{worst or '<li>none</li>'}</ol></div>")
+            f"{framework_table(s['by_framework'])}"
+            f'<h3>Results by category</h3><table id="k8sh-scores"><thead><tr><th>Scope</th><th>Name</th>'
+            f"<th>Passed</th><th>Failed</th><th>Waived</th><th>Skipped</th><th>Score</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            f"<h3>Most failed controls</h3><ol>{worst or '<li>none</li>'}</ol>{control_table(s['by_control'])}</div>")
         postfix.append(FILTER_BAR)
+
+
+def framework_table(by_framework: dict[str, dict[str, Any]]) -> str:
+    """Each framework's score over its objects (an object counted once per framework: it passes when no
+    control of the framework failed on it), as the terminal and the JSON summary count them."""
+    rows = []
+    for name, v in by_framework.items():
+        objs = v.get("objects") or {}
+        sc = f"{v['score']}%" if v.get("score") is not None else "n/a"
+        rows.append(f"<tr><td>{escape(name)}</td><td>{objs.get('passed', 0)}</td><td>{objs.get('failed', 0)}</td>"
+                    f"<td>{objs.get('error', 0)}</td><td>{sc}</td></tr>")
+    return ('<h3>Scores by framework</h3><p>Objects checked by each framework\'s controls: an object passes when '
+            'none of them failed on it.</p><table id="k8sh-frameworks"><thead><tr><th>Framework</th>'
+            "<th>Objects passed</th><th>Objects failed</th><th>Objects errored</th><th>Score</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def control_table(by_control: dict[str, dict[str, Any]]) -> str:
+    """Every control's status (the JSON summary's ``by_control``; the terminal's ``--k8s-controls-table``):
+    most severe first, then by id."""
+    def rank(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
+        sev = item[1].get("severity")
+        return (SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES)), item[0]
+
+    # a plain cell: the results table's severity cells (class, hidden rank) are what its sort and filter read
+    rows = [f"<tr><td>{escape(cid)}</td><td>{escape(v.get('severity') or '')}</td>"
+            + "".join(f"<td>{v.get(key, 0)}</td>" for key in ("passed", "failed", "waived", "skipped", "error"))
+            + "</tr>" for cid, v in sorted(by_control.items(), key=rank)]
+    return ('<h3>Controls</h3><table id="k8sh-controls"><thead><tr><th>Control</th><th>Severity</th>'
+            "<th>Passed</th><th>Failed</th><th>Waived</th><th>Skipped</th><th>Errors</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def _links(ctrl: dict[str, Any], findings: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
