@@ -262,8 +262,10 @@ def test_a_crash_stays_an_error_below_any_gate(project: pytest.Pytester, mode: s
     assert suite.errors == 1 and suite.failures == 0
     (crashed,) = [c for c in cases if _status(c) == "error"]
     assert _props(crashed)["k8s_verdict"] == ["error"]
+    # the one-line message leads with the severity and what broke, the control last (annotate._crash_message)
     assert crashed.result[0].message == ("KeyError: 'spec.nothing'" if mode == "resource"
-                                         else "acme.crash: 1 of 4 objects errored")
+                                         else "[low] 1/4 errored: shop/Deployment/boom: KeyError: 'spec.nothing' "
+                                              "(acme.crash)")
     assert doc["summary"]["error"] == 1
 
 
