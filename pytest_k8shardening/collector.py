@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .controls import SEVERITIES
-from .record import WIRE_ATTR, Batch, ControlFields, Result, WaiverHit, next_outcome
+from .record import WIRE_ATTR, Batch, ControlFields, Result, WaiverHit, entries_of, next_outcome
 from .reruns import Attempts
 from .speedups import scan_entries
 from .waivers import Waiver
@@ -217,15 +217,7 @@ class ResultsCollector:
 
     def entries(self) -> list[dict[str, Any]]:
         """Every result as an entry dict (what the JSON results and SARIF hold)."""
-        out: list[dict[str, Any]] = []
-        for r in self.results:
-            if isinstance(r, Batch):
-                out.extend(r.entries())
-            elif isinstance(r, Result):
-                out.append(r.to_json())
-            else:
-                out.append(r)
-        return out
+        return entries_of(self.results)
 
     @property
     def target(self) -> dict[str, Any]:

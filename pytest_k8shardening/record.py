@@ -24,8 +24,8 @@ from typing import Any
 
 from .checks import REFERENCE_KEYS
 
-__all__ = ["OUTCOMES", "SCHEMA", "WIRE_ATTR", "Batch", "ControlFields", "Result", "WaiverHit", "finding_references",
-           "next_outcome", "references_text", "resource_block", "with_container"]
+__all__ = ["OUTCOMES", "SCHEMA", "WIRE_ATTR", "Batch", "ControlFields", "Result", "WaiverHit", "entries_of",
+           "finding_references", "next_outcome", "references_text", "resource_block", "with_container"]
 
 SCHEMA = "k8shardening.results/v1"
 OUTCOMES = ("passed", "failed", "waived", "skipped", "error")
@@ -296,3 +296,16 @@ class Batch:
         c = self.control
         for (outcome, message), n in self.tally.items():
             yield outcome, c.control, c.severity, c.category, c.frameworks, message, n
+
+
+def entries_of(results: Iterable[Result | Batch | dict[str, Any]]) -> list[dict[str, Any]]:
+    """The JSON entries of gathered results: a batch's every record, a record's entry, a dict as it is."""
+    out: list[dict[str, Any]] = []
+    for r in results:
+        if isinstance(r, Batch):
+            out.extend(r.entries())
+        elif isinstance(r, Result):
+            out.append(r.to_json())
+        else:
+            out.append(r)
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..record import SCHEMA, Batch, Result
+from ..record import SCHEMA, Batch, Result, entries_of
 from ..waivers import Waiver
 
 __all__ = ["write_results", "write_sarif"]
@@ -31,7 +31,7 @@ def write_results(session: pytest.Session, path: Path, summary: dict[str, Any],
     """The JSON results: the summary, then every result."""
     doc = {"schema": SCHEMA, "summary": summary, "results": _PLACEHOLDER}
     pretty = summary["total"] <= _PRETTY_LIMIT
-    items: list[Any] = _entries(results) if pretty else results
+    items: list[Any] = entries_of(results) if pretty else results
     _write_report(session, "--k8s-report-json", path, doc, pretty=pretty, items=items)
 
 
@@ -45,18 +45,6 @@ def write_sarif(session: pytest.Session, path: Path, entries: list[dict[str, Any
     found = sarif["runs"][0]["results"]
     sarif["runs"][0]["results"] = _PLACEHOLDER
     _write_report(session, "--k8s-report-sarif", path, sarif, pretty=len(found) <= _PRETTY_LIMIT, items=found)
-
-
-def _entries(results: list[Result | Batch | dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for r in results:
-        if isinstance(r, Batch):
-            out.extend(r.entries())
-        elif isinstance(r, Result):
-            out.append(r.to_json())
-        else:
-            out.append(r)
-    return out
 
 
 def _json_parts(items: list[Any]) -> Iterator[str]:
