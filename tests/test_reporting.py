@@ -525,15 +525,8 @@ def test_target_label(kw: dict[str, Any], label: str) -> None:
     assert target_label(_settings(**kw)) == label
 
 
-class _Ini:
-    def __init__(self, **ini: Any) -> None:
-        self.ini = ini
-
-    def getini(self, name: str) -> Any:
-        return self.ini.get(name, "" if name != "k8s_pss_version" else "latest")
-
-    def getoption(self, name: str, default: Any = None) -> Any:
-        return default
+#: The ini options the metadata shows, and the Settings field each is resolved into (options.Settings.from_config).
+_INI_FIELDS = {"k8s_pss_version": "pss_version", "k8s_target_version": "target_version"}
 
 
 @pytest.mark.parametrize(("kw", "ini", "expected", "absent"), [
@@ -553,7 +546,8 @@ def test_scan_metadata_names_the_options_that_change_verdicts(kw: dict[str, Any]
                                                               expected: dict[str, str], absent: list[str]) -> None:
     from pytest_k8shardening.reporting.metadata import scan_metadata
 
-    rows = scan_metadata(_Ini(**ini), _settings(manifests=("deploy/",), **kw), dt.datetime(2030, 1, 2, 3, 4, 5))
+    resolved = {_INI_FIELDS[k]: v for k, v in ini.items()}
+    rows = scan_metadata(_settings(manifests=("deploy/",), **kw, **resolved), dt.datetime(2030, 1, 2, 3, 4, 5))
     assert rows["Target"] == "manifests deploy/" and rows["Scan started"] == "2030-01-02T03:04:05"
     assert rows["pytest-k8shardening"] and rows["CIS benchmark (cited ids)"].startswith("CIS Kubernetes Benchmark")
     assert {k: rows.get(k) for k in expected} == expected

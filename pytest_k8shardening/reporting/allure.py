@@ -197,7 +197,7 @@ class AllureBridge:
         k8s = config.pluginmanager.get_plugin("k8shardening-session")
         if hasattr(config, "workerinput") or not folder or k8s is None:
             return
-        rows = scan_metadata(config, k8s.settings, self.started)
+        rows = scan_metadata(k8s.settings, self.started)
         collector = config.pluginmanager.get_plugin("k8shardening-results")
         target = getattr(collector, "target", None) or {}
         if target:

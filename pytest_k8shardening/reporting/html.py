@@ -155,7 +155,7 @@ class HtmlBridge:
         if metadata is None:
             return
         # pytest-html inserts each value as HTML
-        rows = scan_metadata(session.config, self._settings(), self.started)
+        rows = scan_metadata(self._settings(), self.started)
         metadata.update({k: escape(v) for k, v in rows.items()})
 
     @pytest.hookimpl(optionalhook=True)

@@ -13,11 +13,14 @@ from typing import Any
 
 from ..controls import CIS_BENCHMARK
 
-__all__ = ["GUIDE_URL", "PSS_URL", "plugin_version", "reference_links", "scan_metadata", "target_label"]
+__all__ = ["GUIDE_URL", "KUBESCAPE_URL", "PSS_URL", "plugin_version", "reference_links", "scan_metadata",
+           "target_label"]
 
 GUIDE_URL = ("https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/"
              "CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF")
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+#: Kubescape's page of a control id (the address its own output cites).
+KUBESCAPE_URL = "https://hub.armosec.io/docs/{}"
 
 
 def plugin_version() -> str:
@@ -42,29 +45,28 @@ def target_label(settings: Any) -> str:
     return where + (f" of kubeconfig {settings.kubeconfig}" if settings.kubeconfig else "")
 
 
-def _pss_version(config: Any) -> str:
+def _pss_version(settings: Any) -> str:
     from ..checks.pss import LATEST
 
-    raw = str(config.getini("k8s_pss_version") or "latest")
+    raw = str(settings.pss_version or "latest")
     return f"latest (v{LATEST[0]}.{LATEST[1]})" if raw == "latest" else raw
 
 
-def scan_metadata(config: Any, settings: Any, started: _dt.datetime | None = None) -> dict[str, str]:
+def scan_metadata(settings: Any, started: _dt.datetime | None = None) -> dict[str, str]:
     """Rows naming the target, time, versions and every verdict-changing option (in display order)."""
     started = started or _dt.datetime.now(_dt.timezone.utc)
     rows: dict[str, str] = {
         "Target": target_label(settings),
         "Scan started": started.isoformat(timespec="seconds"),
         "pytest-k8shardening": plugin_version(),
-        "Pod Security Standards version": _pss_version(config),
+        "Pod Security Standards version": _pss_version(settings),
         "CIS benchmark (cited ids)": CIS_BENCHMARK,
         "Namespaces in scope": settings.scope.describe(),
         "Fail on (--k8s-fail-on)": settings.fail_on or "any finding",
         "Group by (--k8s-group-by)": settings.group_by,
     }
-    target = config.getini("k8s_target_version")
-    if target:
-        rows["Kubernetes target version"] = str(target)
+    if settings.target_version:
+        rows["Kubernetes target version"] = str(settings.target_version)
     if settings.min_score is not None:
         rows["Minimum score (--k8s-min-score)"] = f"{settings.min_score:g}%"
     if settings.waivers is not None:
@@ -74,17 +76,13 @@ def scan_metadata(config: Any, settings: Any, started: _dt.datetime | None = Non
         rows["Minimum run-as UID/GID (k8s_min_run_as_id)"] = str(settings.min_run_as_id)
     if not settings.builtin:
         rows["Built-in suites"] = "off (--k8s-no-builtin)"
-    if config.getoption("k8s_org", False) or config.getini("k8s_org_checks"):
+    if settings.org.enabled:
         rows["Organization checks"] = "on"
     if settings.helm_values:
         rows["Helm values"] = ", ".join(settings.helm_values)
     if settings.helm_set:
         rows["Helm --set"] = ", ".join(settings.helm_set)
     return rows
-
-
-#: Kubescape's page of a control id (the address its own output cites).
-_KUBESCAPE_URL = "https://hub.armosec.io/docs/{}"
 
 
 def reference_links(references: dict[str, Any]) -> list[tuple[str, str]]:
@@ -95,7 +93,7 @@ def reference_links(references: dict[str, Any]) -> list[tuple[str, str]]:
     """
     links: list[tuple[str, str]] = []
     for ref in references.get("kubescape") or ():
-        links.append((f"Kubescape {ref}", _KUBESCAPE_URL.format(str(ref).lower())))
+        links.append((f"Kubescape {ref}", KUBESCAPE_URL.format(str(ref).lower())))
     if references.get("pss"):
         links.append((f"PSS {references['pss']}", PSS_URL))
     return links

@@ -25,6 +25,7 @@ from typing import Any
 from ..checks import REFERENCE_KEYS
 from ..controls import REGISTRY, SEVERITIES
 from ..waivers import Waiver
+from .metadata import GUIDE_URL, KUBESCAPE_URL, PSS_URL
 
 __all__ = ["LIMITS", "repository_root", "sarif_document"]
 
@@ -36,11 +37,7 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 #: one of them is rejected. One run per file, one location per result here.
 LIMITS = {"runs_per_file": 20, "results_per_run": 25_000, "rules_per_run": 25_000, "locations_per_result": 1_000,
           "tags_per_rule": 20}
-GUIDE_URL = ("https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/"
-             "CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF")
-PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 CIS_URL = "https://www.cisecurity.org/benchmark/kubernetes"
-KUBESCAPE_URL = "https://hub.armosec.io/docs/{}"
 PROJECT_URL = "https://pypi.org/project/pytest-k8shardening/"
 SRCROOT = "%SRCROOT%"
 
